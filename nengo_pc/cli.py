@@ -1,0 +1,254 @@
+"""The ``nengo-pc`` command line.
+
+Subcommands:
+
+``nengo-pc train``
+    Train a model on MNIST or Fashion-MNIST, evaluate it on the test set, and write
+    ``params.npz`` (reloadable), ``checkpoint.npz`` (after every epoch, atomically) and
+    ``train.json`` (the run record) into ``--out-dir``.
+``nengo-pc evaluate``
+    Reload ``params.npz`` from a run directory and classify a data split with NengoDL,
+    the Nengo reference simulator or Keras, writing ``evaluate.json``.
+
+Argument errors exit with status 2 and a message naming the option; data and runtime
+errors exit with status 1 and say what to do.
+"""
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    return _int_at_least(text, 1)
+
+
+def nonnegative_int(text):
+    """argparse type: an integer >= 0."""
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text, low):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+    return value
+
+
+def positive_float(text):
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+def existing_dir(text):
+    """argparse type: a directory that exists."""
+    path = Path(text).expanduser()
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not an existing directory")
+    return str(path)
+
+
+def _add_data_options(parser):
+    parser.add_argument(
+        "--data-dir", type=existing_dir, default=None,
+        help="directory holding mnist/ and fashion_mnist/ IDX .gz files "
+             "(default: $NENGO_PC_DATA, else the user cache, downloading if needed)",
+    )
+
+
+def _build_parser():
+    from nengo_pc.arch import ACTIVATIONS, PRESETS
+    from nengo_pc.data import DATASETS
+    from nengo_pc.train import BACKENDS, EVAL_BACKENDS, LR_SCHEDULES
+
+    parser = argparse.ArgumentParser(
+        prog="nengo-pc",
+        description="Predictive coding, spiking LIF networks and backprop baselines "
+                    "in Nengo/NengoDL.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    train = sub.add_parser(
+        "train", help="train a model and evaluate it on the test set",
+        description="Train a model with NengoDL (or Keras), evaluate it on the test set "
+                    "and write params.npz, checkpoint.npz and train.json to --out-dir.",
+    )
+    train.add_argument("--model", default="mlp", choices=sorted(PRESETS),
+                       help="architecture preset (default: mlp)")
+    train.add_argument("--hidden", nargs="+", type=positive_int, default=[500, 500],
+                       metavar="WIDTH", help="hidden layer widths (default: 500 500)")
+    train.add_argument("--activation", default="relu",
+                       choices=[a for a in ACTIVATIONS if a != "linear"],
+                       help="hidden nonlinearity (default: relu)")
+    train.add_argument("--dataset", default="mnist", choices=DATASETS,
+                       help="data set (default: mnist)")
+    train.add_argument("--epochs", type=positive_int, default=10,
+                       help="passes over the training set (default: 10)")
+    train.add_argument("--batch-size", type=positive_int, default=100,
+                       help="minibatch size (default: 100)")
+    train.add_argument("--lr", type=positive_float, default=1e-3,
+                       help="Adam learning rate (default: 1e-3)")
+    train.add_argument("--lr-schedule", default="cosine", choices=LR_SCHEDULES,
+                       help="learning-rate schedule (default: cosine)")
+    train.add_argument("--seed", type=nonnegative_int, default=0,
+                       help="seed for initialisation, data order and simulator (default: 0)")
+    train.add_argument("--n-train", type=positive_int, default=None,
+                       help="use only the first N training images (default: all)")
+    train.add_argument("--n-validation", type=nonnegative_int, default=0,
+                       help="hold out N training images for per-epoch validation "
+                            "(default: 0)")
+    train.add_argument("--backend", default="nengo_dl", choices=BACKENDS,
+                       help="nengo_dl (the Nengo network) or keras (default: nengo_dl)")
+    train.add_argument("--out-dir", required=True,
+                       help="directory for params.npz, checkpoint.npz and train.json")
+    train.add_argument("--quiet", action="store_true", help="no progress output")
+    _add_data_options(train)
+    train.set_defaults(func=_train)
+
+    evaluate = sub.add_parser(
+        "evaluate", help="evaluate saved parameters on a data split",
+        description="Load params.npz from a run directory and classify a data split, "
+                    "writing evaluate.json next to it (or to --out).",
+    )
+    evaluate.add_argument("--run-dir", type=existing_dir, required=True,
+                          help="directory written by 'nengo-pc train'")
+    evaluate.add_argument("--dataset", default=None, choices=DATASETS,
+                          help="data set (default: the one the run was trained on)")
+    evaluate.add_argument("--split", default="test", choices=("test", "train"),
+                          help="which split to classify (default: test)")
+    evaluate.add_argument("--n-examples", type=positive_int, default=None,
+                          help="classify only the first N images (default: all)")
+    evaluate.add_argument("--backend", default="nengo_dl",
+                          choices=EVAL_BACKENDS,
+                          help="nengo_dl, nengo (reference simulator) or keras "
+                               "(default: nengo_dl)")
+    evaluate.add_argument("--batch-size", type=positive_int, default=500,
+                          help="images per simulator call (default: 500)")
+    evaluate.add_argument("--out", default=None,
+                          help="record path (default: RUN_DIR/evaluate.json)")
+    _add_data_options(evaluate)
+    evaluate.set_defaults(func=_evaluate)
+    return parser
+
+
+def _train(args):
+    from nengo_pc.arch import PRESETS, save_params
+    from nengo_pc.data import load_dataset
+    from nengo_pc.results import make_record, write_json_atomic
+    from nengo_pc.train import TrainConfig, evaluate, train_backprop
+
+    arch = PRESETS[args.model](hidden=tuple(args.hidden), activation=args.activation)
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
+                         learning_rate=args.lr, lr_schedule=args.lr_schedule,
+                         seed=args.seed)
+    data = load_dataset(args.dataset, data_dir=args.data_dir,
+                        n_validation=args.n_validation, validation_seed=args.seed)
+    train_split = data.train if args.n_train is None else data.train.subset(
+        min(args.n_train, len(data.train)))
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    t0 = time.perf_counter()
+    result = train_backprop(arch, train_split, config, backend=args.backend,
+                            validation=data.validation,
+                            checkpoint_path=out_dir / "checkpoint.npz",
+                            progress=not args.quiet)
+    train_seconds = time.perf_counter() - t0
+    params_path = out_dir / "params.npz"
+    save_params(params_path, arch, result.params, dataset=args.dataset,
+                epochs=args.epochs, model=args.model)
+    test = evaluate(arch, result.params, data.test, backend=args.backend)
+
+    record = make_record(
+        "train",
+        config={"model": args.model, "architecture": arch.to_dict(),
+                "train": config.to_dict(), "dataset": args.dataset,
+                "n_train": len(train_split), "n_validation": args.n_validation,
+                "backend": args.backend, "data_dir": args.data_dir,
+                "params": str(params_path)},
+        seed=args.seed,
+        metrics={"test_accuracy": test["accuracy"], "test_loss": test["loss"],
+                 "final_train_loss": result.history[-1]["loss"]},
+        seconds={"train": train_seconds, "build": result.build_seconds,
+                 "per_epoch": result.seconds_per_epoch, "test": test["seconds"]},
+        history=result.history,
+    )
+    path = write_json_atomic(out_dir / "train.json", record)
+    print(f"test accuracy {100 * test['accuracy']:.2f}% "
+          f"({args.dataset}, {len(data.test)} images); record: {path}")
+    return record
+
+
+def _evaluate(args):
+    from nengo_pc.arch import load_params
+    from nengo_pc.data import load_dataset
+    from nengo_pc.results import make_record, write_json_atomic
+    from nengo_pc.train import evaluate
+
+    run_dir = Path(args.run_dir)
+    params_path = run_dir / "params.npz"
+    if not params_path.is_file():
+        raise _UserError(f"--run-dir: {params_path} not found; train first with "
+                         f"'nengo-pc train --out-dir {run_dir}'")
+    arch, params, meta = load_params(params_path)
+    dataset = args.dataset or meta.get("dataset", "mnist")
+    data = load_dataset(dataset, data_dir=args.data_dir)
+    split = getattr(data, args.split)
+    if args.n_examples is not None:
+        split = split.subset(min(args.n_examples, len(split)))
+    metrics = evaluate(arch, params, split, backend=args.backend,
+                       batch_size=args.batch_size)
+    record = make_record(
+        "evaluate",
+        config={"run_dir": str(run_dir), "params": str(params_path),
+                "architecture": arch.to_dict(), "dataset": dataset, "split": args.split,
+                "n_examples": len(split), "backend": args.backend,
+                "batch_size": args.batch_size, "data_dir": args.data_dir},
+        seed=0,
+        metrics={"accuracy": metrics["accuracy"], "loss": metrics["loss"]},
+        seconds={"evaluate": metrics["seconds"]},
+        images_per_second=metrics["images_per_second"],
+    )
+    path = write_json_atomic(args.out or run_dir / "evaluate.json", record)
+    print(f"{args.split} accuracy {100 * metrics['accuracy']:.2f}% "
+          f"({dataset}, {len(split)} images, {args.backend}); record: {path}")
+    return record
+
+
+class _UserError(Exception):
+    """An error the user can fix; printed without a traceback."""
+
+
+def main(argv=None):
+    """Entry point of the ``nengo-pc`` console script."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    from nengo_pc.data import DataError
+
+    try:
+        args.func(args)
+    except (_UserError, DataError, FileNotFoundError) as err:
+        print(f"nengo-pc {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"nengo-pc {args.command}: interrupted; checkpoints written so far are "
+              "intact", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Run records: the JSON every command writes, and the atomic writes behind it.
+
+A run record holds everything needed to interpret a number later: the metrics, the
+seconds they took, the full configuration, the seed, package versions and the machine.
+`analysis/` scripts read only these records.
+"""
+
+import datetime
+import json
+import os
+import platform
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+#: Version of the record layout; bump when a required key changes meaning.
+SCHEMA = "nengo_pc.run/1"
+
+#: Keys every record has, with their types.
+REQUIRED_KEYS = {
+    "schema": str,
+    "kind": str,
+    "created": str,
+    "config": dict,
+    "seed": int,
+    "metrics": dict,
+    "seconds": dict,
+    "versions": dict,
+    "machine": dict,
+}
+
+_PACKAGES = ("nengo-pc", "nengo", "nengo-dl", "tensorflow", "numpy")
+
+
+def package_versions():
+    """Installed versions of Python and the packages results depend on."""
+    versions = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def machine_info():
+    """A short description of the machine a number was measured on."""
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python_executable": sys.executable,
+    }
+
+
+def make_record(kind, config, seed, metrics, seconds, **extra):
+    """Assemble a run record.
+
+    Parameters
+    ----------
+    kind : str
+        What produced it, e.g. ``"train"``, ``"evaluate"``, ``"benchmark"``.
+    config : dict
+        The full configuration (every option, including defaults).
+    seed : int
+        The seed the run used.
+    metrics : dict
+        Measured results (accuracies, losses ...).
+    seconds : dict
+        Wall-clock timings in seconds.
+    **extra
+        Further JSON-serialisable entries (e.g. ``history``).
+    """
+    record = {
+        "schema": SCHEMA,
+        "kind": kind,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"
+        ),
+        "config": config,
+        "seed": int(seed),
+        "metrics": metrics,
+        "seconds": seconds,
+        "versions": package_versions(),
+        "machine": machine_info(),
+    }
+    record.update(extra)
+    validate_record(record)
+    return record
+
+
+def validate_record(record):
+    """Raise ValueError if ``record`` lacks a required key or has a wrong type."""
+    if not isinstance(record, dict):
+        raise ValueError(f"record: expected a dict, got {type(record).__name__}")
+    for key, kind in REQUIRED_KEYS.items():
+        if key not in record:
+            raise ValueError(f"record: missing required key {key!r}")
+        if not isinstance(record[key], kind):
+            raise ValueError(
+                f"record: key {key!r} should be {kind.__name__}, "
+                f"got {type(record[key]).__name__}"
+            )
+    if record["schema"] != SCHEMA:
+        raise ValueError(f"record: schema {record['schema']!r} is not {SCHEMA!r}")
+    for name, value in record["metrics"].items():
+        if isinstance(value, float) and value != value:
+            raise ValueError(f"record: metric {name!r} is NaN")
+    return record
+
+
+def write_json_atomic(path, obj):
+    """Write ``obj`` as JSON to ``path`` via a temporary file and a rename.
+
+    Readers never see a half-written file, and an interrupted run leaves the previous
+    version intact.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2, sort_keys=False, allow_nan=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def read_record(path):
+    """Load and validate a run record."""
+    with open(path) as f:
+        return validate_record(json.load(f))

@@ -1,0 +1,100 @@
+"""Backprop baselines: NengoDL training, and agreement of every execution path."""
+
+import numpy as np
+import pytest
+
+from nengo_pc.arch import init_params, mlp
+from nengo_pc.train import TrainConfig, classification_metrics, evaluate, train_backprop
+
+
+@pytest.fixture(scope="module")
+def small_run(mnist_data):
+    """2,000 MNIST images, 784-500-500-10 ReLU, NengoDL, 5 epochs."""
+    arch = mlp()
+    config = TrainConfig(epochs=5, batch_size=100, seed=0)
+    result = train_backprop(arch, mnist_data.train.subset(2000), config, progress=False)
+    return arch, config, result
+
+
+def test_nengo_dl_training_learns_mnist(small_run, mnist_data):
+    arch, _, result = small_run
+    losses = [h["loss"] for h in result.history]
+    assert losses[-1] < 0.5 * losses[0]
+    metrics = evaluate(arch, result.params, mnist_data.test)
+    assert metrics["n_examples"] == 10000
+    assert metrics["accuracy"] > 0.85
+
+
+def test_backends_agree(small_run, mnist_data):
+    """The Nengo network (NengoDL and reference simulator) equals the Keras model."""
+    arch, config, result = small_run
+    test = mnist_data.test.subset(500)
+    accs = {b: evaluate(arch, result.params, test, backend=b)
+            for b in ("nengo_dl", "nengo", "keras")}
+    assert accs["nengo_dl"]["accuracy"] == accs["keras"]["accuracy"]
+    assert accs["nengo"]["accuracy"] == accs["keras"]["accuracy"]
+    assert abs(accs["nengo"]["loss"] - accs["keras"]["loss"]) < 1e-4
+
+    # training in Keras from the same start and data order follows the same path
+    keras = train_backprop(arch, mnist_data.train.subset(2000), config,
+                           backend="keras", progress=False)
+    np.testing.assert_allclose([h["loss"] for h in keras.history],
+                               [h["loss"] for h in result.history], rtol=1e-3)
+
+
+def test_checkpoint_written_each_epoch(tmp_path, mnist_data):
+    from nengo_pc.arch import load_params
+
+    arch = mlp((32,))
+    path = tmp_path / "ckpt.npz"
+    result = train_backprop(arch, mnist_data.train.subset(400),
+                            TrainConfig(epochs=2, batch_size=100, seed=1),
+                            validation=mnist_data.test.subset(200),
+                            checkpoint_path=path, progress=False)
+    arch2, params, meta = load_params(path)
+    assert arch2 == arch and meta["epoch"] == 2
+    np.testing.assert_allclose(params.weights[0], result.params.weights[0])
+    assert {"val_accuracy", "val_loss", "seconds", "loss"} <= set(result.history[-1])
+
+
+def test_divergence_is_reported(mnist_data):
+    arch = mlp((32,))
+    with pytest.raises(FloatingPointError, match="learning_rate"):
+        train_backprop(arch, mnist_data.train.subset(400),
+                       TrainConfig(epochs=2, batch_size=100, learning_rate=1e35,
+                                   lr_schedule="constant"),
+                       backend="keras", progress=False)
+
+
+def test_classification_metrics():
+    logits = np.array([[2.0, 0.0], [0.0, 3.0], [1.0, 0.0]])
+    m = classification_metrics(logits, np.array([0, 1, 1]))
+    assert m["accuracy"] == pytest.approx(2 / 3)
+    expected = -np.mean([np.log(1 / (1 + np.exp(-2))), np.log(1 / (1 + np.exp(-3))),
+                         np.log(1 / (1 + np.exp(1)))])
+    assert m["loss"] == pytest.approx(expected)
+    with pytest.raises(FloatingPointError):
+        classification_metrics(np.array([[np.nan, 0.0]]), np.array([0]))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"epochs": 0}, "epochs"), ({"batch_size": 0}, "batch_size"),
+     ({"learning_rate": -1.0}, "learning_rate"), ({"lr_schedule": "step"}, "lr_schedule"),
+     ({"seed": -1}, "seed")],
+)
+def test_bad_config(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_bad_inputs(mnist_data):
+    arch = mlp((8,))
+    with pytest.raises(ValueError, match="backend"):
+        train_backprop(arch, mnist_data.test.subset(100), TrainConfig(), backend="torch")
+    with pytest.raises(ValueError, match="batch_size"):
+        train_backprop(arch, mnist_data.test.subset(50), TrainConfig(batch_size=100))
+    with pytest.raises(ValueError, match="flattened"):
+        from nengo_pc.data import Split
+        split = Split(np.zeros((10, 28, 28), np.float32), np.zeros(10, np.int64))
+        evaluate(arch, init_params(arch), split)

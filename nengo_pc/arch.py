@@ -19,10 +19,48 @@ from pathlib import Path
 import numpy as np
 
 #: Hidden nonlinearities every execution path knows. The output layer is linear.
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+#: ``"lif"`` is a spiking LIF neuron, trained through its soft-LIF rate curve.
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "lif")
 
 #: Weight initialisations.
 INITS = ("he_normal",)
+
+
+@dataclasses.dataclass(frozen=True)
+class LIFParams:
+    """Parameters of LIF hidden neurons (Hunsberger & Eliasmith 2015).
+
+    A neuron with input current j fires at
+    ``amplitude / (tau_ref - tau_rc * log(1 - 1/j))`` for j > 1 (threshold 1); training
+    uses the soft-LIF curve with smoothing ``smoothing`` (gamma), see
+    `nengo_pc.neurons`.
+
+    Parameters
+    ----------
+    tau_rc : float
+        Membrane time constant in seconds (0.02, as in Nengo and the thesis).
+    tau_ref : float
+        Refractory period in seconds. 0.002 (Nengo's default) so nengo.LIF, NengoDL's
+        SoftLIFRate and `nengo_pc.neurons` agree without arguments; the thesis uses
+        0.004.
+    amplitude : float
+        Output per spike, in units of rate: a neuron firing at 100 Hz outputs
+        ``100 * amplitude`` on average. 0.01 keeps activities near 1 (as in NengoDL's
+        spiking MNIST example), so He initialisation stays sensible.
+    smoothing : float
+        Soft-LIF gamma used for training (NengoDL's ``lif_smoothing``).
+    """
+
+    tau_rc: float = 0.02
+    tau_ref: float = 0.002
+    amplitude: float = 0.01
+    smoothing: float = 0.02
+
+    def __post_init__(self):
+        for name in ("tau_rc", "tau_ref", "amplitude", "smoothing"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
+                raise ValueError(f"lif.{name}: must be a finite number > 0, got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,11 +81,14 @@ class Architecture:
         Weight initialisation, one of `INITS`. ``"he_normal"`` draws every weight from
         a normal distribution with standard deviation ``sqrt(2 / n_in)`` (Kaiming He
         et al. 2015) and sets biases to zero.
+    lif : LIFParams
+        Neuron parameters, used when ``activation == "lif"``.
     """
 
     sizes: tuple
     activation: str = "relu"
     init: str = "he_normal"
+    lif: LIFParams = LIFParams()
 
     def __post_init__(self):
         sizes = tuple(self.sizes)
@@ -86,7 +127,12 @@ class Architecture:
 
     def to_dict(self):
         """A JSON-serialisable description (inverse of `from_dict`)."""
-        return {"sizes": list(self.sizes), "activation": self.activation, "init": self.init}
+        description = {
+            "sizes": list(self.sizes), "activation": self.activation, "init": self.init
+        }
+        if self.activation == "lif":
+            description["lif"] = dataclasses.asdict(self.lif)
+        return description
 
     @classmethod
     def from_dict(cls, description):
@@ -95,10 +141,11 @@ class Architecture:
             sizes=tuple(description["sizes"]),
             activation=description.get("activation", "relu"),
             init=description.get("init", "he_normal"),
+            lif=LIFParams(**description.get("lif", {})),
         )
 
 
-def mlp(hidden=(500, 500), activation="relu", n_in=784, n_out=10):
+def mlp(hidden=(500, 500), activation="relu", n_in=784, n_out=10, lif=LIFParams()):
     """The multilayer perceptron used across the suite (default 784-500-500-10, ReLU).
 
     Parameters
@@ -109,13 +156,26 @@ def mlp(hidden=(500, 500), activation="relu", n_in=784, n_out=10):
         Hidden nonlinearity, one of `ACTIVATIONS`.
     n_in, n_out : int
         Input and output widths.
+    lif : LIFParams
+        Neuron parameters when ``activation == "lif"``.
     """
-    return Architecture(sizes=(n_in, *hidden, n_out), activation=activation)
+    return Architecture(sizes=(n_in, *hidden, n_out), activation=activation, lif=lif)
+
+
+def softlif_mlp(hidden=(500, 500), activation="lif", n_in=784, n_out=10, lif=LIFParams()):
+    """The spiking MLP of Hunsberger & Eliasmith: LIF hidden layers, soft-LIF training.
+
+    Same parameters as `mlp`; ``activation`` must be ``"lif"``.
+    """
+    if activation != "lif":
+        raise ValueError(f"activation: softlif_mlp uses 'lif' neurons, got {activation!r}")
+    return mlp(hidden, "lif", n_in, n_out, lif)
 
 
 #: Named presets the CLI and benchmarks accept as ``--model``.
 PRESETS = {
     "mlp": mlp,
+    "softlif-mlp": softlif_mlp,
 }
 
 

@@ -71,6 +71,7 @@ def _add_data_options(parser):
 def _build_parser():
     from nengo_pc.arch import ACTIVATIONS, PRESETS
     from nengo_pc.data import DATASETS
+    from nengo_pc.nengo_net import INPUT_CODINGS, SYNAPSES
     from nengo_pc.train import BACKENDS, EVAL_BACKENDS, LR_SCHEDULES
 
     parser = argparse.ArgumentParser(
@@ -90,9 +91,16 @@ def _build_parser():
                        help="architecture preset (default: mlp)")
     train.add_argument("--hidden", nargs="+", type=positive_int, default=[500, 500],
                        metavar="WIDTH", help="hidden layer widths (default: 500 500)")
-    train.add_argument("--activation", default="relu",
+    train.add_argument("--activation", default=None,
                        choices=[a for a in ACTIVATIONS if a != "linear"],
-                       help="hidden nonlinearity (default: relu)")
+                       help="hidden nonlinearity (default: the preset's; mlp: relu, "
+                            "softlif-mlp: lif)")
+    train.add_argument("--tau-ref", type=positive_float, default=None,
+                       help="LIF refractory period in s (default 0.002; thesis: 0.004)")
+    train.add_argument("--amplitude", type=positive_float, default=None,
+                       help="LIF output per spike in units of rate (default 0.01)")
+    train.add_argument("--lif-smoothing", type=positive_float, default=None,
+                       help="soft-LIF gamma used in training (default 0.02)")
     train.add_argument("--dataset", default="mnist", choices=DATASETS,
                        help="data set (default: mnist)")
     train.add_argument("--epochs", type=positive_int, default=10,
@@ -137,6 +145,23 @@ def _build_parser():
                                "(default: nengo_dl)")
     evaluate.add_argument("--batch-size", type=positive_int, default=500,
                           help="images per simulator call (default: 500)")
+    evaluate.add_argument("--mode", default="rate", choices=("rate", "spiking"),
+                          help="rate: one step per image; spiking: LIF networks run "
+                               "spiking for --n-steps (default: rate)")
+    evaluate.add_argument("--n-steps", type=positive_int, default=100,
+                          help="spiking: time steps per image (default: 100)")
+    evaluate.add_argument("--dt", type=positive_float, default=0.001,
+                          help="spiking: time step in s (default: 0.001)")
+    evaluate.add_argument("--synapse", default="alpha", choices=SYNAPSES,
+                          help="spiking: synapse on every connection (default: alpha)")
+    evaluate.add_argument("--tau", type=positive_float, default=0.005,
+                          help="spiking: synapse time constant in s (default: 0.005)")
+    evaluate.add_argument("--input-coding", default="constant", choices=INPUT_CODINGS,
+                          help="spiking: constant current or Poisson spikes "
+                               "(default: constant)")
+    evaluate.add_argument("--readout", default="mean", choices=("mean", "last"),
+                          help="spiking: average output over the presentation or take "
+                               "the last step (default: mean)")
     evaluate.add_argument("--out", default=None,
                           help="record path (default: RUN_DIR/evaluate.json)")
     _add_data_options(evaluate)
@@ -145,12 +170,24 @@ def _build_parser():
 
 
 def _train(args):
-    from nengo_pc.arch import PRESETS, save_params
+    from nengo_pc.arch import PRESETS, LIFParams, save_params
     from nengo_pc.data import load_dataset
     from nengo_pc.results import make_record, write_json_atomic
     from nengo_pc.train import TrainConfig, evaluate, train_backprop
 
-    arch = PRESETS[args.model](hidden=tuple(args.hidden), activation=args.activation)
+    options = {"hidden": tuple(args.hidden)}
+    if args.activation is not None:
+        options["activation"] = args.activation
+    lif = {name: value for name, value in (("tau_ref", args.tau_ref),
+                                           ("amplitude", args.amplitude),
+                                           ("smoothing", args.lif_smoothing))
+           if value is not None}
+    if lif:
+        options["lif"] = LIFParams(**lif)
+    try:
+        arch = PRESETS[args.model](**options)
+    except ValueError as err:
+        raise _UsageError(f"--model {args.model}: {err}") from None
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.lr, lr_schedule=args.lr_schedule,
                          seed=args.seed)
@@ -195,6 +232,7 @@ def _train(args):
 def _evaluate(args):
     from nengo_pc.arch import load_params
     from nengo_pc.data import load_dataset
+    from nengo_pc.nengo_net import Presentation
     from nengo_pc.results import make_record, write_json_atomic
     from nengo_pc.train import evaluate
 
@@ -209,27 +247,45 @@ def _evaluate(args):
     split = getattr(data, args.split)
     if args.n_examples is not None:
         split = split.subset(min(args.n_examples, len(split)))
+    presentation = None
+    if args.mode == "spiking":
+        if arch.activation != "lif":
+            raise _UsageError(f"--mode spiking: the model in {run_dir} uses "
+                              f"{arch.activation!r} neurons, which do not spike; "
+                              "train a LIF model (--model softlif-mlp)")
+        if args.backend == "keras":
+            raise _UsageError("--mode spiking: choose --backend nengo_dl or nengo")
+        presentation = Presentation(n_steps=args.n_steps, dt=args.dt,
+                                    synapse=args.synapse, tau=args.tau,
+                                    input_coding=args.input_coding, readout=args.readout)
     metrics = evaluate(arch, params, split, backend=args.backend,
-                       batch_size=args.batch_size)
+                       batch_size=args.batch_size, presentation=presentation)
     record = make_record(
         "evaluate",
         config={"run_dir": str(run_dir), "params": str(params_path),
                 "architecture": arch.to_dict(), "dataset": dataset, "split": args.split,
                 "n_examples": len(split), "backend": args.backend,
-                "batch_size": args.batch_size, "data_dir": args.data_dir},
+                "batch_size": args.batch_size, "data_dir": args.data_dir,
+                "mode": args.mode,
+                "presentation": presentation.to_dict() if presentation else None},
         seed=0,
         metrics={"accuracy": metrics["accuracy"], "loss": metrics["loss"]},
         seconds={"evaluate": metrics["seconds"]},
         images_per_second=metrics["images_per_second"],
     )
     path = write_json_atomic(args.out or run_dir / "evaluate.json", record)
+    mode = (f"spiking {presentation.seconds * 1000:g} ms" if presentation else "rate")
     print(f"{args.split} accuracy {100 * metrics['accuracy']:.2f}% "
-          f"({dataset}, {len(split)} images, {args.backend}); record: {path}")
+          f"({dataset}, {len(split)} images, {args.backend}, {mode}); record: {path}")
     return record
 
 
 class _UserError(Exception):
-    """An error the user can fix; printed without a traceback."""
+    """An error the user can fix; printed without a traceback (exit status 1)."""
+
+
+class _UsageError(Exception):
+    """An inconsistent combination of options (exit status 2, like argparse)."""
 
 
 def main(argv=None):
@@ -240,6 +296,8 @@ def main(argv=None):
 
     try:
         args.func(args)
+    except _UsageError as err:
+        parser.exit(2, f"nengo-pc {args.command}: error: {err}\n")
     except (_UserError, DataError, FileNotFoundError) as err:
         print(f"nengo-pc {args.command}: error: {err}", file=sys.stderr)
         return 1

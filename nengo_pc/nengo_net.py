@@ -8,19 +8,32 @@ same object is trained by ``nengo_dl.Simulator.fit``, run by ``nengo.Simulator``
 shown in nengo-gui.
 """
 
+import dataclasses
+
 import nengo
 import numpy as np
 
-from nengo_pc.arch import Architecture, Params, init_params
+from nengo_pc.arch import Architecture, LIFParams, Params, init_params
+
+#: How the input image reaches the first layer.
+INPUT_CODINGS = ("constant", "poisson")
 
 
-def neuron_type(activation):
+def neuron_type(activation, lif=LIFParams(), spiking=True):
     """The Nengo neuron type whose rate response is ``activation``.
 
     With gain 1 and bias b a neuron receives ``j = x + b``; the types below then
     output exactly ``f(j)``, which is what keeps the Nengo network equal to the
     description. ``"linear"`` has no neuron type: such layers are `nengo.Node`.
+    ``"lif"`` gives spiking `nengo.LIF` neurons; NengoDL trains them through their
+    rate curve (soft-LIF when ``lif_smoothing`` is configured, see
+    `configure_nengo_dl`). ``spiking=False`` gives `nengo.LIFRate` instead: the
+    same neurons in rate mode.
     """
+    if activation == "lif" and not spiking:
+        return nengo.LIFRate(tau_rc=lif.tau_rc, tau_ref=lif.tau_ref, amplitude=lif.amplitude)
+    if activation == "lif":
+        return nengo.LIF(tau_rc=lif.tau_rc, tau_ref=lif.tau_ref, amplitude=lif.amplitude)
     if activation == "relu":
         return nengo.RectifiedLinear()
     if activation == "tanh":
@@ -44,8 +57,17 @@ class FeedforwardNetwork(nengo.Network):
     params : Params, optional
         Weights and biases (Keras layout). Defaults to ``init_params(arch, seed)``.
     synapse : nengo.synapses.Synapse or None
-        Synapse on every connection between layers. ``None`` (no filtering) is what
-        rate-mode training and single-step inference use.
+        Synapse on every weight connection. ``None`` (no filtering) is what
+        rate-mode training and single-step inference use; spiking runs use
+        ``nengo.Lowpass(tau)`` or ``nengo.Alpha(tau)``.
+    input_coding : str
+        ``"constant"``: the image drives the first layer directly. ``"poisson"``:
+        each pixel intensity x in [0, 1] becomes a Poisson spike train of rate
+        ``x * max_rate`` (`nengo_pc.processes.PoissonRateCode`), scaled by
+        ``1 / max_rate`` so its mean equals the constant input.
+    spiking : bool
+        For ``"lif"`` networks: spiking `nengo.LIF` neurons (True) or their rate
+        curve, `nengo.LIFRate` (False). Other nonlinearities have no spiking form.
     label : str, optional
         Name of the network.
     seed : int, optional
@@ -76,12 +98,18 @@ class FeedforwardNetwork(nengo.Network):
         arch,
         params=None,
         synapse=None,
+        input_coding="constant",
+        spiking=True,
         label=None,
         seed=None,
         add_to_container=None,
     ):
         if not isinstance(arch, Architecture):
             raise ValueError(f"arch: expected an Architecture, got {type(arch).__name__}")
+        if input_coding not in INPUT_CODINGS:
+            raise ValueError(
+                f"input_coding: {input_coding!r} is not one of {', '.join(INPUT_CODINGS)}"
+            )
         super().__init__(label=label, seed=seed, add_to_container=add_to_container)
         self.arch = arch
         params = init_params(arch, seed=0 if seed is None else seed) if params is None else params
@@ -94,9 +122,18 @@ class FeedforwardNetwork(nengo.Network):
             self.layers, self.weight_connections, self.bias_connections = [], [], {}
 
             pre = self.input
+            if input_coding == "poisson":
+                from nengo_pc.processes import PoissonRateCode
+
+                coder = PoissonRateCode(size=arch.sizes[0])
+                self.spike_input = nengo.Node(coder, label="poisson input")
+                nengo.Connection(self.input, self.spike_input, synapse=None)
+                pre = nengo.Node(size_in=arch.sizes[0], label="coded input")
+                nengo.Connection(self.spike_input, pre, transform=1.0 / coder.max_rate,
+                                 synapse=None)
             last = arch.n_layers - 1
             for i, (w, b) in enumerate(zip(params.weights, params.biases)):
-                ntype = None if i == last else neuron_type(arch.activation)
+                ntype = None if i == last else neuron_type(arch.activation, arch.lif, spiking)
                 name = "output" if i == last else f"hidden{i + 1}"
                 if ntype is None:
                     layer = nengo.Node(size_in=w.shape[1], label=name)
@@ -105,14 +142,17 @@ class FeedforwardNetwork(nengo.Network):
                         self.bias_node, layer, transform=b[:, None], synapse=None
                     )
                 else:
-                    layer = nengo.Ensemble(
-                        w.shape[1],
-                        1,
-                        neuron_type=ntype,
-                        gain=np.ones(w.shape[1]),
-                        bias=np.array(b),
-                        label=name,
-                    )
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        # LIF's max_rates_intercepts divides by zero for gain 1,
+                        # bias 0; those derived values are unused here
+                        layer = nengo.Ensemble(
+                            w.shape[1],
+                            1,
+                            neuron_type=ntype,
+                            gain=np.ones(w.shape[1]),
+                            bias=np.array(b),
+                            label=name,
+                        )
                     target = layer.neurons
                 self.weight_connections.append(
                     nengo.Connection(pre, target, transform=np.array(w.T), synapse=synapse)
@@ -146,3 +186,96 @@ class FeedforwardNetwork(nengo.Network):
             else:
                 biases.append(np.array(sim.data[self.layers[i]].bias).copy())
         return Params(weights, biases).check(self.arch)
+
+
+SYNAPSES = ("none", "lowpass", "alpha")
+
+
+def make_synapse(kind, tau):
+    """A Nengo synapse from a name (one of `SYNAPSES`) and time constant in seconds."""
+    if kind == "none":
+        return None
+    if not (isinstance(tau, (int, float)) and np.isfinite(tau) and tau > 0):
+        raise ValueError(f"tau: must be a finite number > 0 seconds, got {tau!r}")
+    if kind == "lowpass":
+        return nengo.Lowpass(tau)
+    if kind == "alpha":
+        return nengo.Alpha(tau)
+    raise ValueError(f"synapse: {kind!r} is not one of {', '.join(SYNAPSES)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Presentation:
+    """How a spiking network is shown each image.
+
+    Parameters
+    ----------
+    n_steps : int
+        Time steps per image; the presentation time is ``n_steps * dt``.
+    dt : float
+        Simulator time step in seconds.
+    synapse : str
+        Synapse on every weight connection, one of `SYNAPSES`.
+    tau : float
+        Synapse time constant in seconds.
+    input_coding : str
+        One of `INPUT_CODINGS`.
+    readout : str
+        ``"mean"``: classify by the output averaged over the presentation (the
+        spike-count readout); ``"last"``: by the output at the last step.
+    """
+
+    n_steps: int = 100
+    dt: float = 0.001
+    synapse: str = "alpha"
+    tau: float = 0.005
+    input_coding: str = "constant"
+    readout: str = "mean"
+
+    def __post_init__(self):
+        if isinstance(self.n_steps, bool) or not isinstance(self.n_steps, (int, np.integer)) \
+                or self.n_steps < 1:
+            raise ValueError(f"n_steps: must be an integer >= 1, got {self.n_steps!r}")
+        if not (isinstance(self.dt, (int, float)) and 0 < self.dt <= 0.01):
+            raise ValueError(f"dt: must be in (0, 0.01] seconds, got {self.dt!r}")
+        make_synapse(self.synapse, self.tau)
+        if self.input_coding not in INPUT_CODINGS:
+            raise ValueError(
+                f"input_coding: {self.input_coding!r} is not one of "
+                f"{', '.join(INPUT_CODINGS)}"
+            )
+        if self.readout not in ("mean", "last"):
+            raise ValueError(f"readout: {self.readout!r} is not one of mean, last")
+
+    @property
+    def seconds(self):
+        """Presentation time per image."""
+        return self.n_steps * self.dt
+
+    def network_options(self):
+        """Keyword arguments of `FeedforwardNetwork` for this presentation."""
+        return {"synapse": make_synapse(self.synapse, self.tau),
+                "input_coding": self.input_coding, "spiking": True}
+
+    def read(self, outputs):
+        """Logits from outputs of shape ``(n_images, n_steps, n_out)``."""
+        return outputs.mean(axis=1) if self.readout == "mean" else outputs[:, -1]
+
+    def to_dict(self):
+        """JSON-serialisable form."""
+        return dataclasses.asdict(self)
+
+
+def configure_nengo_dl(net):
+    """NengoDL settings for training ``net`` (a `FeedforwardNetwork`).
+
+    LIF networks train through the soft-LIF rate curve with smoothing
+    ``arch.lif.smoothing`` (NengoDL's ``lif_smoothing``: its SoftLIFRate with
+    sigma = gamma, checked in ``tests/test_neurons.py``); ``sim.fit`` uses rates,
+    ``sim.predict`` spikes.
+    """
+    import nengo_dl
+
+    with net:
+        if net.arch.activation == "lif":
+            nengo_dl.configure_settings(lif_smoothing=net.arch.lif.smoothing)

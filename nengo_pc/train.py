@@ -133,15 +133,26 @@ def make_optimizer(config, steps_per_epoch):
 class _NengoDLBackend:
     """Fit and predict a `FeedforwardNetwork` with ``nengo_dl.Simulator``."""
 
-    def __init__(self, arch, params, batch_size, seed, progress):
+    def __init__(self, arch, params, batch_size, seed, progress, presentation=None,
+                 training=True):
         import nengo_dl
 
-        from nengo_pc.nengo_net import FeedforwardNetwork
+        from nengo_pc.nengo_net import FeedforwardNetwork, configure_nengo_dl
 
-        self.net = FeedforwardNetwork(arch, params, seed=seed, label=f"mlp {arch.sizes}")
+        if presentation is not None:
+            options = presentation.network_options()
+        else:
+            # training builds spiking LIF neurons (NengoDL fits them through their
+            # soft-LIF curve); rate-mode evaluation uses nengo.LIFRate
+            options = {"spiking": training}
+        self.net = FeedforwardNetwork(arch, params, seed=seed, label=f"mlp {arch.sizes}",
+                                      **options)
+        configure_nengo_dl(self.net)
         with self.net:
-            # single-step rate inference: nothing to carry between calls
+            # every call presents fresh images: nothing to carry between calls
             nengo_dl.configure_settings(stateful=False)
+        self.presentation = presentation
+        self.training = training
         self.batch_size = batch_size
         with warnings.catch_warnings():
             # CPU-only machines are the expected case here
@@ -172,8 +183,24 @@ class _NengoDLBackend:
         pad = (-n) % self.batch_size
         if pad:
             x = np.concatenate([x, np.zeros((pad, x.shape[1]), x.dtype)])
-        out = self.sim.predict({self.net.input: x[:, None, :]}, verbose=0)
-        return out[self.net.probe][:n, -1, :]
+        if self.presentation is None and self.net.arch.activation == "lif" \
+                and self.training:
+            # this simulator's LIF neurons spike outside training; validate with the
+            # rate curve they are trained to approximate
+            from nengo_pc.rates import forward
+
+            return forward(self.net.arch, self.params(), x[:n])
+        if self.presentation is None:
+            out = self.sim.predict({self.net.input: x[:, None, :]}, verbose=0)
+            return out[self.net.probe][:n, -1, :]
+        # spiking: hold each image for n_steps, one minibatch at a time to bound memory
+        logits = []
+        for start in range(0, len(x), self.batch_size):
+            batch = np.repeat(x[start:start + self.batch_size, None, :],
+                              self.presentation.n_steps, axis=1)
+            out = self.sim.predict_on_batch({self.net.input: batch})
+            logits.append(self.presentation.read(out[self.net.probe]))
+        return np.concatenate(logits)[:n]
 
     def params(self):
         return self.net.params_from(self.sim)
@@ -185,9 +212,11 @@ class _NengoDLBackend:
 class _KerasBackend:
     """Fit and predict the same architecture as a plain ``tf.keras`` model."""
 
-    def __init__(self, arch, params, batch_size, seed, progress):
+    def __init__(self, arch, params, batch_size, seed, progress, presentation=None):
         from nengo_pc.keras_ref import build_keras_mlp
 
+        if presentation is not None:
+            raise ValueError("backend: keras has no spiking mode; use nengo_dl or nengo")
         self.arch = arch
         self.model = build_keras_mlp(arch, params)
         self.batch_size = batch_size
@@ -221,35 +250,53 @@ class _KerasBackend:
 class _NengoBackend:
     """Run the `FeedforwardNetwork` in the Nengo reference simulator (no training).
 
-    Image ``k`` is presented during time step ``k``; with no synapses every layer
-    responds within the same step, so step ``k``'s output is image ``k``'s logits.
+    Rate mode: image ``k`` is presented during time step ``k``; with no synapses
+    every layer responds within the same step, so step ``k``'s output is image
+    ``k``'s logits. Spiking mode: each image is held for ``n_steps`` after a reset of
+    the simulator, as NengoDL starts every image from rest.
     """
 
-    def __init__(self, arch, params, batch_size, seed, progress):
+    def __init__(self, arch, params, batch_size, seed, progress, presentation=None):
         self.arch, self.params_, self.seed = arch, params, seed
+        self.presentation = presentation
 
     def predict(self, x):
         import nengo
 
         from nengo_pc.nengo_net import FeedforwardNetwork
 
-        net = FeedforwardNetwork(self.arch, self.params_, seed=self.seed)
-        net.input.output = nengo.processes.PresentInput(x, presentation_time=0.001)
-        with nengo.Simulator(net, dt=0.001, progress_bar=False) as sim:
-            sim.run_steps(len(x))
-        return sim.data[net.probe]
+        p = self.presentation
+        options = p.network_options() if p else {"spiking": False}
+        net = FeedforwardNetwork(self.arch, self.params_, seed=self.seed, **options)
+        if p is None:
+            net.input.output = nengo.processes.PresentInput(x, presentation_time=0.001)
+            with nengo.Simulator(net, dt=0.001, progress_bar=False) as sim:
+                sim.run_steps(len(x))
+            return sim.data[net.probe]
+        image = np.zeros(x.shape[1])
+        net.input.output = lambda t: image
+        logits = []
+        with nengo.Simulator(net, dt=p.dt, progress_bar=False, seed=self.seed) as sim:
+            for k in range(len(x)):
+                sim.reset(seed=self.seed + k)
+                image[:] = x[k]
+                sim.run_steps(p.n_steps)
+                logits.append(p.read(sim.data[net.probe][None]))
+        return np.concatenate(logits)
 
     def close(self):
         pass
 
 
-def _make_backend(backend, arch, params, batch_size, seed, progress):
+def _make_backend(backend, arch, params, batch_size, seed, progress, presentation=None,
+                  training=True):
     if backend == "nengo":
-        return _NengoBackend(arch, params, batch_size, seed, progress)
+        return _NengoBackend(arch, params, batch_size, seed, progress, presentation)
     if backend == "nengo_dl":
-        return _NengoDLBackend(arch, params, batch_size, seed, progress)
+        return _NengoDLBackend(arch, params, batch_size, seed, progress, presentation,
+                               training)
     if backend == "keras":
-        return _KerasBackend(arch, params, batch_size, seed, progress)
+        return _KerasBackend(arch, params, batch_size, seed, progress, presentation)
     raise ValueError(f"backend: {backend!r} is not one of {', '.join(EVAL_BACKENDS)}")
 
 
@@ -366,7 +413,8 @@ def train_backprop(
     return TrainResult(trained, history, build_seconds)
 
 
-def evaluate(arch, params, split, *, backend="nengo_dl", batch_size=500, seed=0):
+def evaluate(arch, params, split, *, backend="nengo_dl", batch_size=500, seed=0,
+             presentation=None):
     """Classify a data split with trained parameters.
 
     Parameters
@@ -381,6 +429,9 @@ def evaluate(arch, params, split, *, backend="nengo_dl", batch_size=500, seed=0)
         Images per simulator call.
     seed : int
         Simulator seed.
+    presentation : nengo_pc.nengo_net.Presentation, optional
+        Run spiking (LIF networks), holding each image for ``presentation.n_steps``.
+        Default: rate mode, one step per image (LIF neurons as `nengo.LIFRate`).
 
     Returns
     -------
@@ -389,7 +440,13 @@ def evaluate(arch, params, split, *, backend="nengo_dl", batch_size=500, seed=0)
     """
     _check_split("split", split, arch)
     _require_int("batch_size", batch_size, low=1)
-    model = _make_backend(backend, arch, params, batch_size, seed, progress=False)
+    if presentation is not None and arch.activation != "lif":
+        raise ValueError(
+            f"presentation: spiking mode needs 'lif' neurons, the network uses "
+            f"{arch.activation!r}"
+        )
+    model = _make_backend(backend, arch, params, batch_size, seed, progress=False,
+                          presentation=presentation, training=False)
     try:
         t0 = time.perf_counter()
         logits = model.predict(split.images)

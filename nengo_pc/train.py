@@ -413,6 +413,26 @@ def train_backprop(
     return TrainResult(trained, history, build_seconds)
 
 
+def predict_logits(arch, params, images, *, backend="nengo_dl", batch_size=500, seed=0,
+                   presentation=None):
+    """Output of the network for flattened ``images``, shape ``(N, n_out)``.
+
+    Arguments as in `evaluate`; the time includes building the simulator.
+    """
+    _require_int("batch_size", batch_size, low=1)
+    if presentation is not None and arch.activation != "lif":
+        raise ValueError(
+            f"presentation: spiking mode needs 'lif' neurons, the network uses "
+            f"{arch.activation!r}"
+        )
+    model = _make_backend(backend, arch, params, batch_size, seed, progress=False,
+                          presentation=presentation, training=False)
+    try:
+        return model.predict(np.asarray(images))
+    finally:
+        model.close()
+
+
 def evaluate(arch, params, split, *, backend="nengo_dl", batch_size=500, seed=0,
              presentation=None):
     """Classify a data split with trained parameters.
@@ -439,20 +459,10 @@ def evaluate(arch, params, split, *, backend="nengo_dl", batch_size=500, seed=0,
         ``accuracy``, ``loss``, ``n_examples``, ``seconds``, ``images_per_second``.
     """
     _check_split("split", split, arch)
-    _require_int("batch_size", batch_size, low=1)
-    if presentation is not None and arch.activation != "lif":
-        raise ValueError(
-            f"presentation: spiking mode needs 'lif' neurons, the network uses "
-            f"{arch.activation!r}"
-        )
-    model = _make_backend(backend, arch, params, batch_size, seed, progress=False,
-                          presentation=presentation, training=False)
-    try:
-        t0 = time.perf_counter()
-        logits = model.predict(split.images)
-        seconds = time.perf_counter() - t0
-    finally:
-        model.close()
+    t0 = time.perf_counter()
+    logits = predict_logits(arch, params, split.images, backend=backend,
+                            batch_size=batch_size, seed=seed, presentation=presentation)
+    seconds = time.perf_counter() - t0
     metrics = classification_metrics(logits, split.labels)
     metrics.update(
         n_examples=len(split),

@@ -53,16 +53,12 @@ def test_spiking_nengo_dl_matches_reference_simulator(trained, mnist_data):
     arch, result = trained
     test = mnist_data.test.subset(20)
     presentation = Presentation(n_steps=60, synapse="lowpass")
-    from nengo_pc.train import _make_backend
+    from nengo_pc.train import predict_logits
 
-    dl = _make_backend("nengo_dl", arch, result.params, 20, 0, False, presentation,
-                       training=False)
-    try:
-        dl_logits = dl.predict(test.images)
-    finally:
-        dl.close()
-    ref_logits = _make_backend("nengo", arch, result.params, 20, 0, False,
-                               presentation).predict(test.images)
+    dl_logits = predict_logits(arch, result.params, test.images, batch_size=20,
+                               presentation=presentation)
+    ref_logits = predict_logits(arch, result.params, test.images, backend="nengo",
+                                presentation=presentation)
     # constant input and deterministic LIF neurons: both simulators compute the same
     # spikes up to float32 vs float64 rounding of the membrane voltages
     np.testing.assert_allclose(dl_logits, ref_logits, atol=0.05 * np.abs(ref_logits).max())

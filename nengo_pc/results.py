@@ -110,25 +110,46 @@ def validate_record(record):
     return record
 
 
-def write_json_atomic(path, obj):
-    """Write ``obj`` as JSON to ``path`` via a temporary file and a rename.
+def atomic_write(path, write, binary=False):
+    """Create ``path`` by ``write(file)`` on a temporary file and a rename.
 
     Readers never see a half-written file, and an interrupted run leaves the previous
-    version intact.
+    version intact. The file gets the usual permissions (``0o666`` less the umask),
+    not the private ones of a temporary file.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination; parent directories are created.
+    write : callable
+        Called with the open temporary file.
+    binary : bool
+        Open the temporary file in binary mode.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2, sort_keys=False, allow_nan=False)
-            f.write("\n")
+        with os.fdopen(fd, "wb" if binary else "w") as f:
+            write(f)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
     return path
+
+
+def write_json_atomic(path, obj):
+    """Write ``obj`` as JSON to ``path`` atomically (see `atomic_write`).
+
+    NaN and infinity are rejected (ValueError): a record never hides a diverged run.
+    """
+    text = json.dumps(obj, indent=2, allow_nan=False) + "\n"
+    return atomic_write(path, lambda f: f.write(text))
 
 
 def read_record(path):

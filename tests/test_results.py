@@ -55,3 +55,12 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
         write_json_atomic(path, {"a": float("nan")})  # JSON has no NaN
     assert json.loads(path.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["run.json"]
+
+
+def test_atomic_write_permissions(tmp_path):
+    import os
+
+    path = write_json_atomic(tmp_path / "r.json", {"a": 1})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

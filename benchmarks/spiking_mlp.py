@@ -75,6 +75,7 @@ def run(args):
          f"{args.headline_ms:g} ms ({args.synapse})")
 
     sweep_split = data.test.subset(args.n_sweep)
+    metrics["rate_sweep_accuracy"] = evaluate(arch, params, sweep_split)["accuracy"]
     sweep = []
     for coding in ("constant", "poisson"):
         for synapse in ("none", "alpha"):

@@ -298,17 +298,7 @@ def load_dataset(
     _check_int("n_validation", n_validation, 0, COUNTS["train"] - 1)
     _check_int("validation_seed", validation_seed, 0, None)
 
-    root, origin = _resolve_data_dir(data_dir)
-    folder = _locate(root, name)
-    missing = [f for f in FILES.values() if not (folder / f).is_file()]
-    if missing:
-        if not download:
-            message = _missing_message(name, root, origin, folder, missing)
-            raise DataError(message, folder)
-        # The download flag shadows the module's download(); only fetch what
-        # is missing, so that files the user put there are never replaced.
-        _fetch_all(name, folder, missing)
-
+    folder = _ready_folder(name, data_dir, download)
     md5 = MD5[name] if verify_checksum else None
     train = _load_split(folder, name, "train", md5, flatten)
     test = _load_split(folder, name, "test", md5, flatten)
@@ -320,6 +310,40 @@ def load_dataset(
         test=test,
         classes=CLASSES[name],
     )
+
+
+def load_split(name="mnist", split="test", data_dir=None, *, flatten=True,
+               download=True, verify_checksum=True):
+    """Load one split (``"train"`` or ``"test"``) without reading the other.
+
+    Arguments as in `load_dataset`; use this where only the test images are needed
+    (a GUI model, say), since reading the training set takes most of a full load.
+
+    Returns
+    -------
+    Split
+    """
+    _check_name(name)
+    if split not in ("train", "test"):
+        raise ValueError(f"split: {split!r} is not one of 'train', 'test'")
+    folder = _ready_folder(name, data_dir, download)
+    return _load_split(folder, name, split, MD5[name] if verify_checksum else None,
+                       flatten)
+
+
+def _ready_folder(name, data_dir, download):
+    """The folder holding the four files of ``name``, fetching missing ones."""
+    root, origin = _resolve_data_dir(data_dir)
+    folder = _locate(root, name)
+    missing = [f for f in FILES.values() if not (folder / f).is_file()]
+    if missing:
+        if not download:
+            message = _missing_message(name, root, origin, folder, missing)
+            raise DataError(message, folder)
+        # Only fetch what is missing, so that files the user put there are never
+        # replaced.
+        _fetch_all(name, folder, missing)
+    return folder
 
 
 def download(name, data_dir=None):

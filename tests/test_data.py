@@ -539,3 +539,15 @@ def test_download_unreachable(tmp_path, monkeypatch):
     for hint in [data.ENV_VAR, "data_dir=", "--data-dir", *FILENAMES]:
         assert hint in msg
     assert list((dest / "fashion_mnist").iterdir()) == []
+
+
+def test_load_split_matches_load_dataset(mnist, real_data):
+    from nengo_pc.data import load_split
+
+    test = load_split("mnist", "test", real_data, download=False)
+    np.testing.assert_array_equal(test.images, mnist.test.images)
+    np.testing.assert_array_equal(test.labels, mnist.test.labels)
+    with pytest.raises(ValueError, match="split"):
+        load_split("mnist", "validation", real_data)
+    with pytest.raises(ValueError, match="name"):
+        load_split("cifar", "test", real_data)

@@ -1,0 +1,611 @@
+"""Minibatched training of an MLP with backprop or a predictive-coding rule.
+
+This is the fast training path of the PC family: the data sit in TensorFlow once, and
+every minibatch is one ``tf.function`` call that computes the rule's weight updates
+with `nengo_pc.pc.core` (`~nengo_pc.pc.core.pc_updates` for the PC variants,
+`~nengo_pc.pc.core.backprop` for ``"bp"``) and hands them to a Keras optimiser. All
+rules therefore share everything except the rule: the loss (squared error
+``L = sum_batch ||y - y_hat||^2 / 2`` on one-hot targets, the loss whose gradient the
+PC rules approximate), the architecture, the initial parameters, the optimiser, the
+data order and the number of epochs -- so accuracy and time per epoch compare like
+with like.
+
+The updates of `nengo_pc.pc.core` are changes to *add*, summed over the batch; the
+optimiser is given ``gradient = -update / batch_size`` (incremental PC: see
+`PCTrainConfig`), so learning rates act on per-example means, as for the backprop
+trainer in `nengo_pc.train` (whose conventions this module follows: one numpy
+permutation per epoch, whole minibatches only, a summary line per epoch on stderr,
+a checkpoint after every epoch).
+
+At test time a PC network whose output is free relaxes to the feedforward pass (all
+errors are zero there), so a PC-trained network is evaluated, and validated, with
+the feedforward pass (`nengo_pc.rates.forward`).
+
+Each epoch also records how well every layer's update points along the backprop
+gradient: the cosine between the rule's update and ``-dL/dW`` (weights and biases
+of a layer together) on a fixed probe batch, with the parameters at the end of the
+epoch.
+"""
+
+import dataclasses
+import math
+import time
+
+import numpy as np
+
+from nengo_pc.arch import Params, init_params, save_params
+from nengo_pc.pc.options import ACTIVATIONS, VARIANTS, resolve_options
+from nengo_pc.rates import forward
+from nengo_pc.train import (
+    LR_SCHEDULES,
+    TrainResult,
+    _check_split,
+    _log,
+    _require_int,
+    classification_metrics,
+    make_optimizer,
+)
+
+#: Learning rules `train_pc` knows: backprop, then the PC variants.
+RULES = ("bp",) + VARIANTS
+
+#: Keras optimisers `train_pc` can use.
+OPTIMIZERS = ("adam", "sgd")
+
+#: Examples in the fixed probe batch on which update/gradient alignment is measured.
+ALIGNMENT_BATCH = 500
+
+
+def _optional_positive(name, value):
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        raise ValueError(f"{name}: must be a finite number > 0, got {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name}: must be a finite number > 0, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class PCTrainConfig:
+    """How `train_pc` trains a network.
+
+    Parameters
+    ----------
+    rule : str
+        Learning rule, one of `RULES`: ``"bp"`` (backprop of the squared error) or a
+        PC variant of `nengo_pc.pc.VARIANTS` (``"standard"``, ``"fixed_prediction"``,
+        ``"zil"``, ``"incremental"``).
+    epochs : int
+        Passes over the training set (>= 1).
+    batch_size : int
+        Minibatch size (>= 1). Every epoch uses ``floor(N / batch_size) *
+        batch_size`` examples of a fresh shuffle, as `nengo_pc.train` does.
+    learning_rate : float
+        Initial step size of the optimiser (> 0), acting on per-example mean
+        gradients.
+    lr_schedule : str
+        ``"constant"`` or ``"cosine"`` (cosine decay to zero over all epochs).
+    optimizer : str
+        ``"adam"`` (the optimiser of `nengo_pc.train.make_optimizer`) or ``"sgd"``.
+    n_steps : int or None
+        Inference iterations of the PC rule; None for the variant's default (20 for
+        ``"standard"`` and ``"incremental"``, the number of layers L for
+        ``"fixed_prediction"`` and ``"zil"``). Ignored by ``"bp"``.
+    step_size : float or None
+        Inference step size; None for the variant's default (0.1 for
+        ``"standard"`` and ``"incremental"``, 1.0 for the exact variants). Ignored
+        by ``"bp"``. Standard and incremental inference are gradient descent on
+        the energy and diverge (for some examples first) above a step size of
+        about ``2 / (1 + ||f' W||^2)`` of the layer above: about 0.15 for trained
+        500-unit ReLU layers, where 0.3 already spoils the updates.
+    output_precision : float
+        Precision gamma (> 0) of the output error (see `nengo_pc.pc.core`); small
+        values are the weak-feedback regime in which standard PC approaches
+        backprop. Ignored by ``"bp"``.
+    seed : int
+        Seeds parameter initialisation, data order, the probe batch and TensorFlow.
+
+    Notes
+    -----
+    ``"incremental"`` changes the weights during inference at the per-example rate
+    ``lr / batch_size`` (``lr`` the scheduled learning rate of the current step,
+    applied to batch-summed updates), and the optimiser is given the sum of the
+    per-step updates divided by the batch size. With ``optimizer="sgd"`` the
+    parameters thus end up changed by exactly the total incremental PC prescribes;
+    with Adam the total is normalised like any gradient.
+    """
+
+    rule: str = "standard"
+    epochs: int = 10
+    batch_size: int = 100
+    learning_rate: float = 1e-3
+    lr_schedule: str = "cosine"
+    optimizer: str = "adam"
+    n_steps: int | None = None
+    step_size: float | None = None
+    output_precision: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.rule not in RULES:
+            raise ValueError(f"rule: {self.rule!r} is not one of {', '.join(RULES)}")
+        _require_int("epochs", self.epochs, low=1)
+        _require_int("batch_size", self.batch_size, low=1)
+        _require_int("seed", self.seed, low=0)
+        if self.learning_rate is None:
+            raise ValueError("learning_rate: must be a finite number > 0, got None")
+        _optional_positive("learning_rate", self.learning_rate)
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule: {self.lr_schedule!r} is not one of "
+                f"{', '.join(LR_SCHEDULES)}"
+            )
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"optimizer: {self.optimizer!r} is not one of {', '.join(OPTIMIZERS)}"
+            )
+        if self.n_steps is not None:
+            _require_int("n_steps", self.n_steps, low=1)
+        _optional_positive("step_size", self.step_size)
+        if self.output_precision is None:
+            raise ValueError("output_precision: must be a finite number > 0, got None")
+        _optional_positive("output_precision", self.output_precision)
+
+    def inference_options(self, n_layers):
+        """The PC options this config resolves to for a network of ``n_layers``.
+
+        Parameters
+        ----------
+        n_layers : int
+            Number of weight layers L.
+
+        Returns
+        -------
+        dict
+            ``n_steps``, ``step_size`` and ``output_precision`` with the variant's
+            defaults filled in (see `nengo_pc.pc.options.resolve_options`); empty
+            for ``"bp"``.
+
+        Raises
+        ------
+        ValueError
+            Naming the option, e.g. ``n_steps`` below L for ``"zil"``.
+        """
+        if self.rule == "bp":
+            return {}
+        options = resolve_options(
+            self.rule, n_layers, self.n_steps, self.step_size,
+            output_precision=self.output_precision,
+        )
+        return {k: options[k] for k in ("n_steps", "step_size", "output_precision")}
+
+    def to_dict(self):
+        """JSON-serialisable form."""
+        return dataclasses.asdict(self)
+
+
+def _learning_rate_schedule(config, steps_per_epoch):
+    """The learning rate as a Keras schedule (cosine) or a float (constant).
+
+    The same schedule `nengo_pc.train.make_optimizer` gives Adam; needed here for
+    SGD and for the per-step rate of incremental PC.
+    """
+    import tensorflow as tf
+
+    if config.lr_schedule == "cosine":
+        return tf.keras.optimizers.schedules.CosineDecay(
+            config.learning_rate, decay_steps=config.epochs * steps_per_epoch
+        )
+    return config.learning_rate
+
+
+def _make_optimizer(config, steps_per_epoch):
+    import tensorflow as tf
+
+    if config.optimizer == "adam":
+        # exactly the backprop trainer's optimiser, so BP baselines of both trainers
+        # share it
+        return make_optimizer(config, steps_per_epoch)
+    return tf.keras.optimizers.SGD(
+        learning_rate=_learning_rate_schedule(config, steps_per_epoch)
+    )
+
+
+class _Trainer:
+    """The compiled pieces of one training run: variables, optimiser, step functions.
+
+    Parameters
+    ----------
+    arch : Architecture
+    params : Params
+        Initial values of the variables.
+    config : PCTrainConfig
+    steps_per_epoch : int
+        Minibatches per epoch (for the learning-rate schedule).
+    """
+
+    def __init__(self, arch, params, config, steps_per_epoch):
+        import tensorflow as tf
+
+        from nengo_pc.pc import core
+
+        self.tf, self.core = tf, core
+        self.arch, self.config = arch, config
+        self.options = config.inference_options(arch.n_layers)
+        self.weights = [
+            tf.Variable(np.asarray(w, np.float32), name=f"w{i}")
+            for i, w in enumerate(params.weights)
+        ]
+        self.biases = [
+            tf.Variable(np.asarray(b, np.float32), name=f"b{i}")
+            for i, b in enumerate(params.biases)
+        ]
+        self.optimizer = _make_optimizer(config, steps_per_epoch)
+        self.schedule = _learning_rate_schedule(config, steps_per_epoch)
+        batch_spec = [
+            tf.TensorSpec([config.batch_size, arch.sizes[0]], tf.float32),
+            tf.TensorSpec([config.batch_size, arch.sizes[-1]], tf.float32),
+        ]
+        probe_spec = [tf.TensorSpec([None, n], tf.float32)
+                      for n in (arch.sizes[0], arch.sizes[-1])]
+        # traced once, here (so tracing counts as build time); autograph is not
+        # needed: every loop is over layers or inference steps and unrolls
+        self.step = tf.function(self._step, autograph=False).get_concrete_function(
+            *batch_spec
+        )
+        self.alignment_fn = tf.function(
+            self._alignment, autograph=False
+        ).get_concrete_function(*probe_spec)
+
+    def _learning_rate_at(self, iteration):
+        """The scheduled learning rate at optimiser step ``iteration`` (a tensor)."""
+        tf = self.tf
+        if callable(self.schedule):
+            return tf.cast(self.schedule(iteration), tf.float32)
+        return tf.constant(self.schedule, tf.float32)
+
+    def _updates(self, weights, biases, x, y, iteration):
+        """The rule's (dW, db) per layer (batch sums) and the normaliser for grads.
+
+        ``iteration`` is the optimiser step whose learning rate incremental PC uses
+        during inference.
+        """
+        tf, core = self.tf, self.core
+        batch = tf.cast(tf.shape(x)[0], tf.float32)
+        rule = self.config.rule
+        if rule == "bp":
+            return core.backprop(weights, biases, x, y, self.arch.activation), batch
+        learning_rate = None
+        scale = batch
+        if rule == "incremental":
+            # per-example rate on batch-summed updates (see PCTrainConfig)
+            learning_rate = self._learning_rate_at(iteration) / batch
+            scale = learning_rate * batch
+        updates = core.pc_updates(
+            weights, biases, x, y, rule, self.arch.activation,
+            self.options["n_steps"], self.options["step_size"],
+            self.options["output_precision"], learning_rate,
+        )
+        return updates, scale
+
+    def _loss(self, weights, biases, x, y):
+        """Mean over the batch of ||y - y_hat||^2 / 2 at the feedforward pass."""
+        tf = self.tf
+        f = _tf_activation(self.arch.activation)
+        y_hat = self.core.feedforward(weights, biases, x, f)[-1]
+        batch = tf.cast(tf.shape(x)[0], tf.float32)
+        return tf.reduce_sum(tf.square(y - y_hat)) / 2 / batch
+
+    def _step(self, x, y):
+        tf = self.tf
+        # read every variable once, so the rule sees one consistent set of tensors
+        weights = [w.value() for w in self.weights]
+        biases = [b.value() for b in self.biases]
+        # (the feedforward pass of the loss is the one the rule starts from; grappler
+        # merges the identical subgraphs)
+        loss = self._loss(weights, biases, x, y)
+        updates, scale = self._updates(
+            weights, biases, x, y, self.optimizer.iterations
+        )
+        # (divide_no_nan: incremental PC's total is exactly zero where the schedule
+        # reaches a learning rate of zero)
+        grads = [tf.math.divide_no_nan(-u, scale) for pair in updates for u in pair]
+        grads = grads[0::2] + grads[1::2]
+        self.optimizer.apply_gradients(zip(grads, self.weights + self.biases))
+        return loss
+
+    def _alignment(self, x, y):
+        tf = self.tf
+        weights = [w.value() for w in self.weights]
+        biases = [b.value() for b in self.biases]
+        # incremental PC at the rate of the last step taken (the schedule may reach
+        # zero at the very end of training, where the rule's total would vanish)
+        last = tf.maximum(self.optimizer.iterations - 1, 0)
+        updates, _ = self._updates(weights, biases, x, y, last)
+        reference = self.core.backprop(weights, biases, x, y, self.arch.activation)
+        cosines = []
+        for (dw, db), (gw, gb) in zip(updates, reference):
+            # in float64, so that equal float32 updates give a cosine of 1 to
+            # float64 rounding rather than float32's
+            a = tf.cast(tf.concat([tf.reshape(dw, [-1]), db], 0), tf.float64)
+            b = tf.cast(tf.concat([tf.reshape(gw, [-1]), gb], 0), tf.float64)
+            cosines.append(tf.stack([tf.reduce_sum(a * b), tf.norm(a) * tf.norm(b)]))
+        return tf.stack(cosines)
+
+    def alignment(self, x, y):
+        """Per-layer cosine of the rule's update with -dL/dW (None if undefined)."""
+        result = self.alignment_fn(x, y).numpy()
+        return [float(dot / norms) if norms > 0 else None for dot, norms in result]
+
+    def finite(self):
+        """Whether every parameter is finite."""
+        tf = self.tf
+        return bool(tf.reduce_all([
+            tf.reduce_all(tf.math.is_finite(v)) for v in self.weights + self.biases
+        ]))
+
+    def params(self):
+        """Current values as `Params`."""
+        return Params([w.numpy() for w in self.weights],
+                      [b.numpy() for b in self.biases])
+
+
+def _tf_activation(name):
+    from nengo_pc.pc.activations import get_activation
+
+    return get_activation(name).f
+
+
+def squared_error_loss(arch, params, split, batch_size=2000):
+    """Mean over examples of ||one_hot - logits||^2 / 2 at the feedforward pass.
+
+    The loss `train_pc` minimises, for validation.
+
+    Parameters
+    ----------
+    arch : Architecture
+    params : Params
+    split : nengo_pc.data.Split
+    batch_size : int
+        Examples per numpy forward pass (bounds memory).
+
+    Returns
+    -------
+    loss : float
+    logits : ndarray
+        Shape (N, n_out), for `nengo_pc.train.classification_metrics`.
+    """
+    logits = np.concatenate([
+        forward(arch, params, split.images[i:i + batch_size])
+        for i in range(0, len(split), batch_size)
+    ])
+    targets = np.eye(arch.sizes[-1], dtype=np.float64)[split.labels]
+    loss = float(np.mean(np.sum((targets - logits) ** 2, axis=1)) / 2)
+    return loss, logits
+
+
+def evaluate_pc(arch, params, split):
+    """Classify ``split`` with the feedforward pass of PC- or BP-trained parameters.
+
+    Parameters
+    ----------
+    arch : Architecture
+    params : Params
+    split : nengo_pc.data.Split
+
+    Returns
+    -------
+    dict
+        ``accuracy``, ``loss`` (mean softmax cross-entropy, as
+        `nengo_pc.train.classification_metrics`), ``squared_error`` (the training
+        loss of `train_pc`) and ``n_examples``.
+    """
+    _check_split("split", split, arch)
+    squared_error, logits = squared_error_loss(arch, params, split)
+    metrics = classification_metrics(logits, split.labels)
+    metrics.update(squared_error=squared_error, n_examples=len(split))
+    return metrics
+
+
+def time_steps(arch, configs, images, labels, *, params=None, n_steps=10,
+               repeats=7):
+    """Seconds per minibatch step of several configs, measured interleaved.
+
+    Epoch times of runs made one after the other also measure whatever else the
+    machine did meanwhile. Here every config gets its own traced step function, and
+    then ``repeats`` rounds each run ``n_steps`` steps of every config in turn, so
+    that changes in machine load affect all configs alike; the median over rounds is
+    reported.
+
+    Parameters
+    ----------
+    arch : Architecture
+    configs : sequence of PCTrainConfig
+        All with ``batch_size == len(images)``.
+    images : ndarray
+        One minibatch of inputs, shape (batch_size, n_in).
+    labels : ndarray
+        Its integer labels.
+    params : Params, optional
+        Starting parameters (default ``init_params(arch, seed)``); the steps train
+        private copies.
+    n_steps : int
+        Steps per config and round.
+    repeats : int
+        Rounds.
+
+    Returns
+    -------
+    list of float
+        Median seconds per step, one per config.
+    """
+    import tensorflow as tf
+
+    _require_int("n_steps", n_steps, low=1)
+    _require_int("repeats", repeats, low=1)
+    for config in configs:
+        if config.batch_size != len(images):
+            raise ValueError(
+                f"batch_size: configs must use the batch size of the timing batch "
+                f"({len(images)}), got {config.batch_size}"
+            )
+    x = tf.constant(np.asarray(images, np.float32))
+    y = tf.constant(np.eye(arch.sizes[-1], dtype=np.float32)[labels])
+    total_steps = 1 + repeats * n_steps  # keeps any cosine schedule above zero
+    trainers = [
+        _Trainer(arch, init_params(arch, c.seed) if params is None else params, c,
+                 total_steps)
+        for c in configs
+    ]
+    for trainer in trainers:  # warm up: first calls allocate
+        trainer.step(x, y)
+    times = [[] for _ in trainers]
+    for _ in range(repeats):
+        for trainer, record in zip(trainers, times):
+            t0 = time.perf_counter()
+            for _ in range(n_steps):
+                loss = trainer.step(x, y)
+            loss.numpy()  # wait for the last step
+            record.append((time.perf_counter() - t0) / n_steps)
+    return [float(np.median(record)) for record in times]
+
+
+def train_pc(
+    arch,
+    train,
+    config,
+    *,
+    validation=None,
+    params=None,
+    checkpoint_path=None,
+    progress=True,
+):
+    """Train ``arch`` on a data split with backprop or a predictive-coding rule.
+
+    Every minibatch is one ``tf.function`` call: the rule's updates on the batch
+    (`nengo_pc.pc.core.pc_updates`, or `nengo_pc.pc.core.backprop` for ``"bp"``),
+    turned into gradients ``-update / batch_size`` and applied by the optimiser.
+    The targets are the one-hot labels and the loss is the squared error, for every
+    rule.
+
+    Parameters
+    ----------
+    arch : Architecture
+        The network; its hidden activation must be one of
+        `nengo_pc.pc.ACTIVATIONS` (not ``"lif"``).
+    train : nengo_pc.data.Split
+        Training images (flattened) and integer labels.
+    config : PCTrainConfig
+        Rule, optimiser, epochs, inference options, seed.
+    validation : nengo_pc.data.Split, optional
+        Classified with the feedforward pass after every epoch.
+    params : Params, optional
+        Initial parameters; default ``init_params(arch, config.seed)``.
+    checkpoint_path : str or Path, optional
+        Where to write the parameters after every epoch (atomically, with metadata
+        ``epoch`` and ``rule``).
+    progress : bool
+        Print a summary line per epoch on stderr.
+
+    Returns
+    -------
+    nengo_pc.train.TrainResult
+        ``history`` has one entry per epoch: ``epoch``, ``loss`` (mean over the
+        epoch's minibatches of the mean squared-error loss at the feedforward pass,
+        before each minibatch's update), ``seconds`` (training time of the epoch),
+        ``alignment`` (per layer, the cosine between the rule's update and the
+        backprop gradient on a fixed probe batch of up to `ALIGNMENT_BATCH`
+        training examples, at the end of the epoch; None where a norm is zero) and,
+        with ``validation``, ``val_accuracy`` and ``val_loss`` (mean squared-error
+        loss, like ``loss``). ``build_seconds`` covers setting up and tracing the
+        step function.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: an activation PC does not have, a split that does not
+        fit the network, a batch larger than the training set, or inference
+        options the rule rejects (e.g. ``n_steps`` < L for ``"zil"``).
+    FloatingPointError
+        If the parameters or the loss become non-finite, naming the epoch.
+    """
+    import tensorflow as tf
+
+    if not isinstance(config, PCTrainConfig):
+        raise ValueError(
+            f"config: must be a PCTrainConfig, got {type(config).__name__}"
+        )
+    if arch.activation not in ACTIVATIONS:
+        raise ValueError(
+            f"activation: the PC trainer supports {', '.join(ACTIVATIONS)}, "
+            f"got {arch.activation!r}"
+        )
+    _check_split("train", train, arch)
+    if validation is not None:
+        _check_split("validation", validation, arch)
+    config.inference_options(arch.n_layers)  # ValueError naming the option, now
+    batch_size = config.batch_size
+    n_used = (len(train) // batch_size) * batch_size
+    if n_used == 0:
+        raise ValueError(
+            f"batch_size: {batch_size} is larger than the training set "
+            f"({len(train)} examples)"
+        )
+    steps_per_epoch = n_used // batch_size
+
+    tf.random.set_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    params = init_params(arch, config.seed) if params is None else params
+    params.check(arch)
+
+    start = time.perf_counter()
+    trainer = _Trainer(arch, params, config, steps_per_epoch)  # traces the steps
+    n_out = arch.sizes[-1]
+    images = tf.constant(np.asarray(train.images, np.float32))
+    targets = tf.constant(np.eye(n_out, dtype=np.float32)[train.labels])
+    # the probe batch has its own generator so that it leaves the data order alone
+    probe = np.sort(
+        np.random.default_rng([config.seed, 1]).permutation(len(train))[
+            :ALIGNMENT_BATCH]
+    )
+    probe_x, probe_y = tf.gather(images, probe), tf.gather(targets, probe)
+    build_seconds = time.perf_counter() - start
+
+    history = []
+    rule = config.rule
+    for epoch in range(1, config.epochs + 1):
+        order = rng.permutation(len(train))[:n_used]
+        t0 = time.perf_counter()
+        x_epoch = tf.gather(images, order)
+        y_epoch = tf.gather(targets, order)
+        losses = [
+            trainer.step(x_epoch[k:k + batch_size], y_epoch[k:k + batch_size])
+            for k in range(0, n_used, batch_size)
+        ]
+        loss = float(tf.reduce_mean(tf.stack(losses)))
+        seconds = time.perf_counter() - t0
+        if not (math.isfinite(loss) and trainer.finite()):
+            raise FloatingPointError(
+                f"rule {rule!r}: parameters or training loss became non-finite in "
+                f"epoch {epoch} (learning_rate={config.learning_rate}); try a "
+                f"smaller learning_rate"
+                + ("" if rule == "bp" else " or step_size")
+            )
+        entry = {"epoch": epoch, "loss": loss, "seconds": seconds,
+                 "alignment": trainer.alignment(probe_x, probe_y)}
+        current = trainer.params()
+        if validation is not None:
+            metrics = evaluate_pc(arch, current, validation)
+            entry["val_accuracy"] = metrics["accuracy"]
+            entry["val_loss"] = metrics["squared_error"]
+        history.append(entry)
+        if checkpoint_path is not None:
+            save_params(checkpoint_path, arch, current, epoch=epoch, rule=rule)
+        if progress:
+            val = (f"  val acc {100 * entry['val_accuracy']:.2f}%"
+                   if "val_accuracy" in entry else "")
+            align = " ".join("-" if c is None else f"{c:.3f}"
+                             for c in entry["alignment"])
+            _log(f"[pc:{rule}] epoch {epoch}/{config.epochs}  loss {loss:.4f}{val}  "
+                 f"align {align}  {seconds:.1f} s")
+    return TrainResult(trainer.params(), history, build_seconds)

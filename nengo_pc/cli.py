@@ -60,6 +60,14 @@ def existing_dir(text):
     return str(path)
 
 
+#: ``--rule`` choices: ``backprop`` uses `nengo_pc.train`, the rest `nengo_pc.pc.train`
+TRAIN_RULES = ("backprop", "bp-mse", "pc-standard", "pc-fixed-prediction", "pc-zil",
+               "pc-incremental")
+_PC_RULES = {"bp-mse": "bp", "pc-standard": "standard",
+             "pc-fixed-prediction": "fixed_prediction", "pc-zil": "zil",
+             "pc-incremental": "incremental"}
+
+
 def _add_data_options(parser):
     parser.add_argument(
         "--data-dir", type=existing_dir, default=None,
@@ -118,8 +126,23 @@ def _build_parser():
     train.add_argument("--n-validation", type=nonnegative_int, default=0,
                        help="hold out N training images for per-epoch validation "
                             "(default: 0)")
+    train.add_argument("--rule", default="backprop", choices=TRAIN_RULES,
+                       help="learning rule: backprop (cross-entropy, NengoDL/Keras; "
+                            "default), or the vectorised predictive-coding family with "
+                            "squared-error loss: pc-standard, pc-fixed-prediction, "
+                            "pc-zil, pc-incremental, and bp-mse (backprop on the same "
+                            "loss, their reference)")
+    train.add_argument("--n-steps", type=positive_int, default=None,
+                       help="PC rules: inference steps (default: the variant's)")
+    train.add_argument("--step-size", type=positive_float, default=None,
+                       help="PC rules: inference step size (default: the variant's)")
+    train.add_argument("--output-precision", type=positive_float, default=1.0,
+                       help="PC rules: weight of the output error (gamma; small = "
+                            "weak feedback, closer to backprop; default: 1)")
     train.add_argument("--backend", default="nengo_dl", choices=BACKENDS,
-                       help="nengo_dl (the Nengo network) or keras (default: nengo_dl)")
+                       help="backprop: train the Nengo network in nengo_dl or the "
+                            "keras model; the test set is classified with the same "
+                            "backend (default: nengo_dl)")
     train.add_argument("--out-dir", required=True,
                        help="directory for params.npz, checkpoint.npz and train.json")
     train.add_argument("--quiet", action="store_true", help="no progress output")
@@ -191,6 +214,20 @@ def _train(args):
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.lr, lr_schedule=args.lr_schedule,
                          seed=args.seed)
+    if args.rule != "backprop":
+        # check the PC options before any data are read
+        from nengo_pc.pc.train import PCTrainConfig
+
+        try:
+            config = PCTrainConfig(rule=_PC_RULES[args.rule], epochs=args.epochs,
+                                   batch_size=args.batch_size, learning_rate=args.lr,
+                                   lr_schedule=args.lr_schedule, n_steps=args.n_steps,
+                                   step_size=args.step_size,
+                                   output_precision=args.output_precision,
+                                   seed=args.seed)
+            config.inference_options(arch.n_layers)
+        except ValueError as err:
+            raise _UsageError(f"--rule {args.rule}: {err}") from None
     data = load_dataset(args.dataset, data_dir=args.data_dir,
                         n_validation=args.n_validation, validation_seed=args.seed)
     train_split = data.train if args.n_train is None else data.train.subset(
@@ -199,19 +236,26 @@ def _train(args):
     out_dir.mkdir(parents=True, exist_ok=True)
 
     t0 = time.perf_counter()
-    result = train_backprop(arch, train_split, config, backend=args.backend,
-                            validation=data.validation,
-                            checkpoint_path=out_dir / "checkpoint.npz",
-                            progress=not args.quiet)
+    if args.rule == "backprop":
+        result = train_backprop(arch, train_split, config, backend=args.backend,
+                                validation=data.validation,
+                                checkpoint_path=out_dir / "checkpoint.npz",
+                                progress=not args.quiet)
+    else:
+        from nengo_pc.pc.train import train_pc
+
+        result = train_pc(arch, train_split, config, validation=data.validation,
+                          checkpoint_path=out_dir / "checkpoint.npz",
+                          progress=not args.quiet)
     train_seconds = time.perf_counter() - t0
     params_path = out_dir / "params.npz"
     save_params(params_path, arch, result.params, dataset=args.dataset,
-                epochs=args.epochs, model=args.model)
+                epochs=args.epochs, model=args.model, rule=args.rule)
     test = evaluate(arch, result.params, data.test, backend=args.backend)
 
     record = make_record(
         "train",
-        config={"model": args.model, "architecture": arch.to_dict(),
+        config={"model": args.model, "rule": args.rule, "architecture": arch.to_dict(),
                 "train": config.to_dict(), "dataset": args.dataset,
                 "n_train": len(train_split), "n_validation": args.n_validation,
                 "backend": args.backend, "data_dir": args.data_dir,

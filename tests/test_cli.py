@@ -76,3 +76,30 @@ def test_bad_arguments_exit_2(args, message):
 def test_missing_params_is_a_clear_error(tmp_path, capsys):
     assert cli.main(["evaluate", "--run-dir", str(tmp_path)]) == 1
     assert "params.npz not found" in capsys.readouterr().err
+
+
+def test_train_pc_rule_then_evaluate(tmp_path, real_data):
+    out = tmp_path / "pc"
+    rc = cli.main(["train", "--rule", "pc-standard", "--hidden", "32", "--epochs", "3",
+                   "--n-train", "1000", "--lr", "0.003", "--output-precision", "0.1", "--out-dir", str(out),
+                   "--data-dir", str(real_data), "--quiet"])
+    assert rc == 0
+    train = read_record(out / "train.json")
+    assert train["config"]["rule"] == "pc-standard"
+    assert train["config"]["train"]["rule"] == "standard"
+    assert train["config"]["train"]["output_precision"] == 0.1
+    assert len(train["history"][-1]["alignment"]) == 2
+    # a round trip, not an accuracy benchmark: well above chance and still learning
+    assert train["metrics"]["test_accuracy"] > 0.3
+    assert train["history"][-1]["loss"] < train["history"][0]["loss"]
+    # PC-trained parameters run in the same Nengo network (free output = feedforward)
+    assert cli.main(["evaluate", "--run-dir", str(out), "--data-dir", str(real_data)]) == 0
+    assert (read_record(out / "evaluate.json")["metrics"]["accuracy"]
+            == train["metrics"]["test_accuracy"])
+
+
+def test_pc_rule_options_checked():
+    result = _run("train", "--out-dir", "x", "--rule", "pc-zil", "--n-steps", "1",
+                  "--data-dir", "/")  # options fail before any data are read
+    assert result.returncode == 2, result.stderr
+    assert "--rule pc-zil" in result.stderr and "n_steps" in result.stderr

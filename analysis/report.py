@@ -97,7 +97,28 @@ def spiking_mlp_table(record):
     return "\n".join(out)
 
 
-TABLES = {"bp_mlp": bp_mlp_table, "spiking_mlp": spiking_mlp_table}
+def pc_mlp_table(record):
+    """Each PC variant against backprop: accuracy, time ratio, BP alignment."""
+    m, s = record["metrics"], record["seconds"]
+    datasets = record["config"]["datasets"]
+    rules = list(record["config"]["rules"])
+    head = "| rule | " + " | ".join(
+        f"{_DATASET_NAMES.get(d, d)} test acc. | {_DATASET_NAMES.get(d, d)} s/epoch "
+        f"| time / BP | lowest cosine with BP" for d in datasets) + " |"
+    lines = [head, "| --- |" + " ---: | ---: | ---: | ---: |" * len(datasets)]
+    for rule in rules:
+        cells = []
+        for d in datasets:
+            ratio = m.get(f"{d}/{rule}/time_over_bp_interleaved", 1.0)
+            cells += [f"{100 * m[f'{d}/{rule}/test_accuracy']:.2f}%",
+                      f"{s[f'{d}/{rule}/per_epoch']:.1f}", f"{ratio:.2f}x",
+                      f"{m[f'{d}/{rule}/final_alignment_min']:.3f}"]
+        lines.append(f"| {rule} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+TABLES = {"bp_mlp": bp_mlp_table, "spiking_mlp": spiking_mlp_table,
+          "pc_mlp": pc_mlp_table}
 
 
 def report(paths):

@@ -1,13 +1,25 @@
 """Architecture descriptions: the one place that says what a network is.
 
-An `Architecture` is a small, immutable value: layer sizes and the hidden
-nonlinearity. Every way a model runs is built from it -- the Nengo network trained by
-NengoDL (`nengo_pc.nengo_net`), the plain Keras reference (`nengo_pc.keras_ref`) and the
-predictive-coding numerics (`nengo_pc.pc`) -- so the copies cannot drift apart.
+An `Architecture` is a small, immutable value: layer sizes, optional convolutional
+layers (`ConvLayer`) in front of the dense ones, and the hidden nonlinearity. Every
+way a model runs is built from it -- the Nengo network trained by NengoDL
+(`nengo_pc.nengo_net`), the plain Keras reference (`nengo_pc.keras_ref`), the Keras
+and batch-norm forms (`nengo_pc.convert`) and the predictive-coding numerics
+(`nengo_pc.pc`) -- so the copies cannot drift apart.
 
-Parameters live next to the description in `Params`: one weight matrix per layer in
-Keras layout ``(n_in, n_out)`` and one bias vector ``(n_out,)``. That is the layout
-``nengo_pc.pc.weight_updates`` takes, and what checkpoints store.
+Parameters live next to the description in `Params`: one weight array per layer in
+Keras layout -- ``(n_in, n_out)`` for dense layers, ``(kh, kw, in_channels, filters)``
+for convolutional ones -- and one bias vector per layer: ``(n_out,)``, or
+``(filters,)`` for a convolution (biases are tied across positions, as in Keras). That
+is the layout ``nengo_pc.pc.weight_updates`` takes (dense layers), and what checkpoints
+store.
+
+Activities between layers are always *flattened*: a convolutional layer's output of
+shape ``(height, width, channels)`` is a vector of ``height * width * channels``
+neurons in channels-last order, the order of Keras' ``Flatten`` and of
+``nengo.Convolution(channels_last=True)``. So ``sizes`` counts neurons for every
+layer, ``sizes[0]`` is the flattened input width, and `Architecture.linear` defines
+what each layer computes on such vectors; every execution path must agree with it.
 """
 
 import dataclasses
@@ -24,6 +36,125 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "lif")
 
 #: Weight initialisations.
 INITS = ("he_normal",)
+
+#: Padding modes of convolutional layers (TensorFlow / Keras / Nengo semantics).
+PADDINGS = ("valid", "same")
+
+
+def _pair(name, value):
+    """``value`` as a pair of positive ints (an int means the same in both axes)."""
+    try:
+        pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    except TypeError:
+        pair = (value,)
+    if len(pair) != 2 or any(
+        isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in pair
+    ):
+        raise ValueError(
+            f"{name}: must be an integer >= 1 or a pair of them, got {value!r}")
+    return tuple(int(v) for v in pair)
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvLayer:
+    """A 2-D convolutional layer (channels last), like ``tf.keras.layers.Conv2D``.
+
+    Its output goes through the architecture's hidden nonlinearity, like a dense
+    hidden layer's. Its bias is one value per filter, shared by all positions.
+
+    Parameters
+    ----------
+    filters : int
+        Number of output channels.
+    kernel_size : int or (int, int)
+        Kernel height and width.
+    strides : int or (int, int)
+        Step between kernel positions, vertically and horizontally.
+    padding : str
+        ``"valid"`` (no padding) or ``"same"`` (zero padding so that the output has
+        ``ceil(input / stride)`` positions, the extra row/column at the bottom/right,
+        as in TensorFlow).
+    """
+
+    filters: int
+    kernel_size: tuple = (3, 3)
+    strides: tuple = (1, 1)
+    padding: str = "valid"
+
+    def __post_init__(self):
+        filters = self.filters
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) \
+                or filters < 1:
+            raise ValueError(f"filters: must be an integer >= 1, got {self.filters!r}")
+        object.__setattr__(self, "filters", int(self.filters))
+        object.__setattr__(self, "kernel_size", _pair("kernel_size", self.kernel_size))
+        object.__setattr__(self, "strides", _pair("strides", self.strides))
+        if self.padding not in PADDINGS:
+            raise ValueError(
+                f"padding: {self.padding!r} is not one of {', '.join(PADDINGS)}")
+
+    def output_shape(self, input_shape):
+        """Output ``(height, width, filters)`` for an ``(height, width, channels)`` input.
+
+        Raises ValueError (naming ``input_shape``) if the kernel does not fit.
+        """
+        out = []
+        for size, k, s in zip(input_shape[:2], self.kernel_size, self.strides):
+            n = -(-size // s) if self.padding == "same" else (size - k) // s + 1
+            if n < 1:
+                raise ValueError(
+                    f"input_shape: a {self.kernel_size} kernel does not fit a "
+                    f"{tuple(input_shape)} input"
+                )
+            out.append(n)
+        return (out[0], out[1], self.filters)
+
+    def pads(self, input_shape):
+        """Zero padding ``((top, bottom), (left, right))`` for an input shape."""
+        if self.padding == "valid":
+            return ((0, 0), (0, 0))
+        out = self.output_shape(input_shape)
+        pads = []
+        for size, n, k, s in zip(input_shape[:2], out[:2], self.kernel_size, self.strides):
+            total = max((n - 1) * s + k - size, 0)
+            pads.append((total // 2, total - total // 2))
+        return tuple(pads)
+
+    def to_dict(self):
+        """JSON-serialisable form."""
+        return {"filters": self.filters, "kernel_size": list(self.kernel_size),
+                "strides": list(self.strides), "padding": self.padding}
+
+
+def conv2d(x, kernel, strides=(1, 1), pads=((0, 0), (0, 0)), chunk_bytes=2 ** 26):
+    """Cross-correlation of images ``x`` ``(N, H, W, C)`` with ``kernel`` (Keras layout).
+
+    The numpy reference of a `ConvLayer` (``tf.nn.conv2d`` semantics): the patches
+    are gathered with a strided view and contracted with one matrix product, a
+    chunk of images at a time so the patch matrix stays below ``chunk_bytes``.
+
+    Returns
+    -------
+    ndarray
+        ``(N, H_out, W_out, filters)``, in the result type of ``x`` and ``kernel``.
+    """
+    kh, kw, c_in, c_out = kernel.shape
+    if any(p for pair in pads for p in pair):
+        x = np.pad(x, ((0, 0), *pads, (0, 0)))
+    n, h, w, _ = x.shape
+    oh, ow = (h - kh) // strides[0] + 1, (w - kw) // strides[1] + 1
+    dtype = np.result_type(x, kernel)
+    out = np.empty((n, oh, ow, c_out), dtype=dtype)
+    flat_kernel = kernel.reshape(kh * kw * c_in, c_out)
+    step = max(1, int(chunk_bytes // max(1, oh * ow * kh * kw * c_in * dtype.itemsize)))
+    for start in range(0, n, step):
+        windows = np.lib.stride_tricks.sliding_window_view(
+            x[start:start + step], (kh, kw), axis=(1, 2)
+        )[:, ::strides[0], ::strides[1]][:, :oh, :ow]
+        # (n, oh, ow, C, kh, kw) -> (n, oh, ow, kh, kw, C): the kernel's order
+        patches = windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, kh * kw * c_in)
+        out[start:start + step] = (patches @ flat_kernel).reshape(-1, oh, ow, c_out)
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,30 +196,42 @@ class LIFParams:
 
 @dataclasses.dataclass(frozen=True)
 class Architecture:
-    """A fully connected feedforward network.
+    """A feedforward network: optional convolutional layers, then dense layers.
 
-    The input is not passed through the nonlinearity: ``h_1 = x W_1 + b_1``,
-    ``h_l = f(h_{l-1}) W_l + b_l``, and the output ``h_L`` is linear (logits for
-    classification).
+    The input is not passed through the nonlinearity: ``h_1 = L_1(x)``,
+    ``h_l = L_l(f(h_{l-1}))``, where ``L_l`` is layer l's linear part (a convolution or
+    a dense product, plus bias; see `linear`), and the output ``h_L`` is linear
+    (logits for classification). The last layer is always dense.
 
     Parameters
     ----------
     sizes : tuple of int
-        Widths from input to output, e.g. ``(784, 500, 500, 10)``; at least two.
+        Widths (neuron counts) from input to output, e.g. ``(784, 500, 500, 10)``; at
+        least two. With convolutional layers, ``sizes[0]`` is the flattened input and
+        ``sizes[1 + k]`` the flattened output of conv layer k (use `cnn` or
+        `softlif_cnn` to have them computed).
     activation : str
         Hidden nonlinearity f, one of `ACTIVATIONS`.
     init : str
         Weight initialisation, one of `INITS`. ``"he_normal"`` draws every weight from
-        a normal distribution with standard deviation ``sqrt(2 / n_in)`` (Kaiming He
-        et al. 2015) and sets biases to zero.
+        a normal distribution with standard deviation ``sqrt(2 / fan_in)`` (Kaiming He
+        et al. 2015; ``fan_in = n_in`` for dense layers, ``kh * kw * in_channels`` for
+        convolutions) and sets biases to zero.
     lif : LIFParams
         Neuron parameters, used when ``activation == "lif"``.
+    input_shape : tuple of int, optional
+        ``(height, width, channels)`` of the input image, required with ``conv``.
+    conv : tuple of ConvLayer
+        Convolutional layers applied first, in order; ``()`` for a multilayer
+        perceptron.
     """
 
     sizes: tuple
     activation: str = "relu"
     init: str = "he_normal"
     lif: LIFParams = LIFParams()
+    input_shape: tuple = None
+    conv: tuple = ()
 
     def __post_init__(self):
         sizes = tuple(self.sizes)
@@ -109,6 +252,40 @@ class Architecture:
             raise ValueError(f"init: {self.init!r} is not one of {', '.join(INITS)}")
         # normalise numpy integers so descriptions compare and serialise cleanly
         object.__setattr__(self, "sizes", tuple(int(s) for s in sizes))
+        conv = tuple(self.conv)
+        for layer in conv:
+            if not isinstance(layer, ConvLayer):
+                raise ValueError(f"conv: expected ConvLayer entries, got {layer!r}")
+        object.__setattr__(self, "conv", conv)
+        if self.input_shape is not None:
+            shape = tuple(self.input_shape)
+            if len(shape) != 3 or any(
+                isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1
+                for v in shape
+            ):
+                raise ValueError(
+                    f"input_shape: must be (height, width, channels) of integers >= 1, "
+                    f"got {self.input_shape!r}"
+                )
+            object.__setattr__(self, "input_shape", tuple(int(v) for v in shape))
+            if np.prod(self.input_shape) != self.sizes[0]:
+                raise ValueError(
+                    f"sizes: sizes[0] = {self.sizes[0]} is not the number of input "
+                    f"values of input_shape {self.input_shape}"
+                )
+        if conv:
+            if self.input_shape is None:
+                raise ValueError("input_shape: convolutional layers need the input's "
+                                 "(height, width, channels)")
+            # validates that every kernel fits
+            expected = [int(np.prod(shape))
+                        for shape in self.activation_shapes[:len(conv) + 1]]
+            if len(sizes) < len(conv) + 2 or list(self.sizes[:len(conv) + 1]) != expected:
+                raise ValueError(
+                    f"sizes: with these conv layers sizes must start {tuple(expected)} "
+                    f"(the flattened input and conv outputs) and end with at least the "
+                    f"output width, got {self.sizes}; use nengo_pc.arch.cnn to build it"
+                )
 
     @property
     def n_layers(self):
@@ -116,14 +293,104 @@ class Architecture:
         return len(self.sizes) - 1
 
     @property
+    def n_conv(self):
+        """Number of convolutional layers (the first ``n_conv`` weight layers)."""
+        return len(self.conv)
+
+    def is_conv(self, i):
+        """Whether weight layer ``i`` is convolutional."""
+        return i < len(self.conv)
+
+    @property
+    def activation_shapes(self):
+        """Unflattened activity shapes, input first: ``(h, w, c)`` for the input and
+        conv outputs of a CNN, ``(n,)`` otherwise; ``len == n_layers + 1``."""
+        if self.input_shape is None:
+            return [(n,) for n in self.sizes]
+        shapes = [self.input_shape]
+        for layer in self.conv:
+            shapes.append(layer.output_shape(shapes[-1]))
+        return shapes + [(n,) for n in self.sizes[len(shapes):]]
+
+    @property
     def layer_shapes(self):
-        """Weight shapes in Keras layout, ``[(n_in, n_out), ...]``."""
+        """Flattened ``[(n_in, n_out), ...]`` of every layer: fan-in width and width.
+
+        For dense layers this is the weight shape in Keras layout; see
+        `weight_shapes` for convolutions.
+        """
         return list(zip(self.sizes[:-1], self.sizes[1:]))
+
+    @property
+    def weight_shapes(self):
+        """Weight shapes in Keras layout: ``(kh, kw, in_channels, filters)`` for
+        convolutions, ``(n_in, n_out)`` for dense layers."""
+        shapes = self.activation_shapes
+        return [
+            (*self.conv[i].kernel_size, shapes[i][-1], self.conv[i].filters)
+            if self.is_conv(i) else (n_in, n_out)
+            for i, (n_in, n_out) in enumerate(self.layer_shapes)
+        ]
+
+    @property
+    def bias_shapes(self):
+        """Bias shapes: ``(filters,)`` for convolutions (tied), ``(n_out,)`` otherwise."""
+        return [(shape[-1],) for shape in self.weight_shapes]
+
+    def fan_in(self, i):
+        """Inputs per neuron of layer ``i`` (``kh * kw * in_channels`` for a conv)."""
+        return int(np.prod(self.weight_shapes[i][:-1]))
+
+    def fan_out(self, i):
+        """Synapses leaving each input neuron of layer ``i``, shape ``(sizes[i],)``.
+
+        Dense: ``sizes[i + 1]`` everywhere. Convolution: ``filters`` times the number of
+        output positions whose kernel covers that input (fewer near the borders and
+        with strides that skip inputs). A spike of input neuron ``k`` costs
+        ``fan_out(i)[k]`` synaptic operations.
+        """
+        if not self.is_conv(i):
+            return np.full(self.sizes[i], self.sizes[i + 1], dtype=np.int64)
+        in_shape = self.activation_shapes[i]
+        layer = self.conv[i]
+        (top, bottom), (left, right) = layer.pads(in_shape)
+        # count, on the padded input, how many kernel placements use each position
+        counts = np.zeros((in_shape[0] + top + bottom, in_shape[1] + left + right))
+        out = layer.output_shape(in_shape)
+        kh, kw = layer.kernel_size
+        sh, sw = layer.strides
+        for y in range(kh):
+            for x in range(kw):
+                counts[y:y + sh * out[0]:sh, x:x + sw * out[1]:sw] += 1
+        counts = counts[top:top + in_shape[0], left:left + in_shape[1]]
+        return np.repeat(counts.reshape(-1).astype(np.int64) * layer.filters, in_shape[2])
+
+    @property
+    def n_connections(self):
+        """Synapses (= multiply-accumulates of one rate-mode pass) per layer."""
+        return [int(self.fan_out(i).sum()) for i in range(self.n_layers)]
 
     @property
     def n_params(self):
         """Number of trainable parameters (weights and biases)."""
-        return sum(n_in * n_out + n_out for n_in, n_out in self.layer_shapes)
+        return sum(int(np.prod(w)) + int(np.prod(b))
+                   for w, b in zip(self.weight_shapes, self.bias_shapes))
+
+    def linear(self, i, weights, bias, h):
+        """The linear part of layer ``i`` on flattened activities, in numpy.
+
+        The reference every execution path reproduces: a dense product, or a
+        convolution of the ``(N, sizes[i])`` activities reshaped channels-last to
+        ``activation_shapes[i]``, plus the (tied) bias; returns ``(N, sizes[i + 1])``.
+        """
+        h = np.asarray(h)
+        if not self.is_conv(i):
+            return h @ weights + bias
+        layer = self.conv[i]
+        in_shape = self.activation_shapes[i]
+        out = conv2d(h.reshape(-1, *in_shape), np.asarray(weights), layer.strides,
+                     layer.pads(in_shape))
+        return (out + bias).reshape(len(h), -1)
 
     def to_dict(self):
         """A JSON-serialisable description (inverse of `from_dict`)."""
@@ -132,16 +399,23 @@ class Architecture:
         }
         if self.activation == "lif":
             description["lif"] = dataclasses.asdict(self.lif)
+        if self.input_shape is not None:
+            description["input_shape"] = list(self.input_shape)
+        if self.conv:
+            description["conv"] = [layer.to_dict() for layer in self.conv]
         return description
 
     @classmethod
     def from_dict(cls, description):
         """Build an architecture from `to_dict` output."""
+        shape = description.get("input_shape")
         return cls(
             sizes=tuple(description["sizes"]),
             activation=description.get("activation", "relu"),
             init=description.get("init", "he_normal"),
             lif=LIFParams(**description.get("lif", {})),
+            input_shape=None if shape is None else tuple(shape),
+            conv=tuple(ConvLayer(**layer) for layer in description.get("conv", ())),
         )
 
 
@@ -172,10 +446,67 @@ def softlif_mlp(hidden=(500, 500), activation="lif", n_in=784, n_out=10, lif=LIF
     return mlp(hidden, "lif", n_in, n_out, lif)
 
 
-#: Named presets the CLI and benchmarks accept as ``--model``.
+#: Convolutional stack of `softlif_cnn` (NengoDL's spiking MNIST example): 26x26x32,
+#: 12x12x64 and 5x5x128 neurons for a 28x28 input.
+DEFAULT_CONV = (ConvLayer(32, 3, 1), ConvLayer(64, 3, 2), ConvLayer(128, 3, 2))
+
+
+def cnn(conv=DEFAULT_CONV, hidden=(), activation="relu", input_shape=(28, 28, 1),
+        n_out=10, lif=LIFParams()):
+    """A convolutional network: ``conv`` layers, then dense ``hidden`` layers, then a
+    dense linear output; ``sizes`` is computed.
+
+    Parameters
+    ----------
+    conv : sequence of ConvLayer
+        Convolutional layers (at least one).
+    hidden : sequence of int
+        Widths of dense hidden layers after the convolutions (may be empty).
+    activation : str
+        Hidden nonlinearity of every conv and dense hidden layer, one of `ACTIVATIONS`.
+    input_shape : (int, int, int)
+        Input ``(height, width, channels)``.
+    n_out : int
+        Output width.
+    lif : LIFParams
+        Neuron parameters when ``activation == "lif"``.
+    """
+    conv = tuple(conv)
+    if not conv:
+        raise ValueError("conv: a CNN needs at least one ConvLayer; use mlp otherwise")
+    shapes = [tuple(input_shape)]
+    if len(shapes[0]) != 3:
+        raise ValueError(
+            f"input_shape: must be (height, width, channels), got {input_shape!r}")
+    for layer in conv:
+        if not isinstance(layer, ConvLayer):
+            raise ValueError(f"conv: expected ConvLayer entries, got {layer!r}")
+        shapes.append(layer.output_shape(shapes[-1]))
+    sizes = (*(int(np.prod(s)) for s in shapes), *hidden, n_out)
+    return Architecture(sizes=sizes, activation=activation, lif=lif,
+                        input_shape=tuple(input_shape), conv=conv)
+
+
+def softlif_cnn(hidden=(), activation="lif", conv=DEFAULT_CONV, input_shape=(28, 28, 1),
+                n_out=10, lif=LIFParams()):
+    """A spiking CNN: LIF conv and dense hidden layers trained through soft-LIF.
+
+    The default is NengoDL's spiking MNIST network: conv 32 3x3 stride 1, conv 64 3x3
+    stride 2, conv 128 3x3 stride 2, then ``hidden`` dense LIF layers (the CLI's
+    ``--hidden``) and a dense linear output. Other parameters as in `cnn`;
+    ``activation`` must be ``"lif"``.
+    """
+    if activation != "lif":
+        raise ValueError(f"activation: softlif_cnn uses 'lif' neurons, got {activation!r}")
+    return cnn(conv, hidden, "lif", input_shape, n_out, lif)
+
+
+#: Named presets the CLI and benchmarks accept as ``--model``. Each is called as
+#: ``PRESETS[name](hidden=..., activation=..., lif=...)``.
 PRESETS = {
     "mlp": mlp,
     "softlif-mlp": softlif_mlp,
+    "softlif-cnn": softlif_cnn,
 }
 
 
@@ -186,9 +517,11 @@ class Params:
     Parameters
     ----------
     weights : list of ndarray
-        ``weights[i]`` has shape ``(n_in, n_out)`` of layer ``i``.
+        ``weights[i]`` has shape ``arch.weight_shapes[i]``: ``(n_in, n_out)`` for a
+        dense layer, ``(kh, kw, in_channels, filters)`` for a convolution.
     biases : list of ndarray
-        ``biases[i]`` has shape ``(n_out,)``.
+        ``biases[i]`` has shape ``arch.bias_shapes[i]``: ``(n_out,)``, or
+        ``(filters,)`` for a convolution.
     """
 
     weights: list
@@ -201,13 +534,13 @@ class Params:
                 f"params: expected {arch.n_layers} weight and bias arrays for sizes "
                 f"{arch.sizes}, got {len(self.weights)} and {len(self.biases)}"
             )
-        for i, ((n_in, n_out), w, b) in enumerate(
-            zip(arch.layer_shapes, self.weights, self.biases)
+        for i, (w_shape, b_shape, w, b) in enumerate(
+            zip(arch.weight_shapes, arch.bias_shapes, self.weights, self.biases)
         ):
-            if w.shape != (n_in, n_out) or b.shape != (n_out,):
+            if np.shape(w) != w_shape or np.shape(b) != b_shape:
                 raise ValueError(
-                    f"params: layer {i} expects weights {(n_in, n_out)} and biases "
-                    f"{(n_out,)}, got {w.shape} and {b.shape}"
+                    f"params: layer {i} expects weights {w_shape} and biases "
+                    f"{b_shape}, got {np.shape(w)} and {np.shape(b)}"
                 )
             if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
                 raise ValueError(f"params: layer {i} has non-finite values")
@@ -233,11 +566,11 @@ def init_params(arch, seed=0, dtype=np.float32):
     """
     rng = np.random.default_rng(seed)
     weights, biases = [], []
-    for n_in, n_out in arch.layer_shapes:
+    for i, (w_shape, b_shape) in enumerate(zip(arch.weight_shapes, arch.bias_shapes)):
         # Kaiming He normal: keeps the variance of ReLU pre-activations constant
-        std = np.sqrt(2.0 / n_in)
-        weights.append(rng.normal(0.0, std, size=(n_in, n_out)).astype(dtype))
-        biases.append(np.zeros(n_out, dtype=dtype))
+        std = np.sqrt(2.0 / arch.fan_in(i))
+        weights.append(rng.normal(0.0, std, size=w_shape).astype(dtype))
+        biases.append(np.zeros(b_shape, dtype=dtype))
     return Params(weights, biases)
 
 

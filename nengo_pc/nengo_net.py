@@ -3,9 +3,17 @@
 `FeedforwardNetwork` is the neuron-level form of an `~nengo_pc.arch.Architecture`:
 each hidden layer is a `nengo.Ensemble` whose neurons compute the layer's
 nonlinearity, each weight matrix is a `nengo.Connection` between neuron populations,
-and each bias is the ensemble's neuron bias. It is an ordinary Nengo network, so the
-same object is trained by ``nengo_dl.Simulator.fit``, run by ``nengo.Simulator`` and
-shown in nengo-gui.
+and each bias is the ensemble's neuron bias. A convolutional layer's connection
+carries a `nengo.Convolution` transform (channels last) with the Keras kernel as its
+``init``. It is an ordinary Nengo network, so the same object is trained by
+``nengo_dl.Simulator.fit``, run by ``nengo.Simulator`` and shown in nengo-gui.
+
+Convolutional biases are tied: one value per filter, as in Keras. A neuron bias is
+per neuron, so NengoDL would train the copies apart; instead the conv ensembles have
+bias 0 (made non-trainable by `configure_nengo_dl`) and each conv layer receives its
+bias through a 1x1 `nengo.Convolution` from a constant node of ones with one
+value per output position: output ``(y, x, c)`` gets ``1 * kernel[0, 0, 0, c]``,
+i.e. the filter's bias, and training updates the one shared value.
 """
 
 import dataclasses
@@ -85,10 +93,15 @@ class FeedforwardNetwork(nengo.Network):
     output : nengo.Node
         Linear output (logits) of width ``arch.sizes[-1]``.
     weight_connections : list of nengo.Connection
-        The weight matrices, one per layer, ``transform = W.T``.
+        The weight matrices, one per layer: ``transform = W.T`` for dense layers, a
+        `nengo.Convolution` for convolutional ones.
     bias_connections : dict
         For layers that are Nodes (linear hidden layers and the output), the
-        connection from `bias_node` that adds the bias, keyed by layer index.
+        connection from `bias_node` that adds the bias, and for convolutional layers
+        the 1x1 convolution from a node of ones (see the module docstring), keyed by
+        layer index.
+    conv_layers : list
+        The hidden layers that are convolutional (their ensembles' own biases are 0).
     probe : nengo.Probe
         Probe on `output` with no synapse.
     """
@@ -120,6 +133,8 @@ class FeedforwardNetwork(nengo.Network):
             # A constant 1 whose outgoing weights are the biases of Node layers.
             self.bias_node = nengo.Node(1.0, label="bias")
             self.layers, self.weight_connections, self.bias_connections = [], [], {}
+            self.conv_layers = []
+            shapes = arch.activation_shapes
 
             pre = self.input
             if input_coding == "poisson":
@@ -134,28 +149,47 @@ class FeedforwardNetwork(nengo.Network):
             last = arch.n_layers - 1
             for i, (w, b) in enumerate(zip(params.weights, params.biases)):
                 ntype = None if i == last else neuron_type(arch.activation, arch.lif, spiking)
-                name = "output" if i == last else f"hidden{i + 1}"
+                name = "output" if i == last else (
+                    f"conv{i + 1}" if arch.is_conv(i) else f"hidden{i + 1}")
+                n_out = arch.sizes[i + 1]
+                if arch.is_conv(i):
+                    transform = _convolution(arch.conv[i], shapes[i], np.array(w))
+                else:
+                    transform = np.array(w.T)
                 if ntype is None:
-                    layer = nengo.Node(size_in=w.shape[1], label=name)
+                    layer = nengo.Node(size_in=n_out, label=name)
                     target = layer
-                    self.bias_connections[i] = nengo.Connection(
-                        self.bias_node, layer, transform=b[:, None], synapse=None
-                    )
+                    if not arch.is_conv(i):
+                        self.bias_connections[i] = nengo.Connection(
+                            self.bias_node, layer, transform=b[:, None], synapse=None
+                        )
                 else:
                     with np.errstate(divide="ignore", invalid="ignore"):
                         # LIF's max_rates_intercepts divides by zero for gain 1,
                         # bias 0; those derived values are unused here
                         layer = nengo.Ensemble(
-                            w.shape[1],
+                            n_out,
                             1,
                             neuron_type=ntype,
-                            gain=np.ones(w.shape[1]),
-                            bias=np.array(b),
+                            gain=np.ones(n_out),
+                            # a conv layer's tied bias arrives through a connection
+                            bias=np.zeros(n_out) if arch.is_conv(i) else np.array(b),
                             label=name,
                         )
                     target = layer.neurons
+                if arch.is_conv(i):
+                    if ntype is not None:
+                        self.conv_layers.append(layer)
+                    ones = nengo.Node(np.ones(n_out // b.shape[0]),
+                                      label=f"{name} bias ones")
+                    self.bias_connections[i] = nengo.Connection(
+                        ones, target, synapse=None,
+                        transform=nengo.Convolution(
+                            b.shape[0], (*shapes[i + 1][:2], 1), kernel_size=(1, 1),
+                            init=np.array(b).reshape(1, 1, 1, -1)),
+                    )
                 self.weight_connections.append(
-                    nengo.Connection(pre, target, transform=np.array(w.T), synapse=synapse)
+                    nengo.Connection(pre, target, transform=transform, synapse=synapse)
                 )
                 if i < last:
                     self.layers.append(layer)
@@ -180,12 +214,23 @@ class FeedforwardNetwork(nengo.Network):
         """
         weights, biases = [], []
         for i, conn in enumerate(self.weight_connections):
-            weights.append(np.array(sim.data[conn].weights).T.copy())
+            w = np.array(sim.data[conn].weights)
+            # a Convolution's weights are its kernel, already in Keras layout
+            weights.append(w.copy() if self.arch.is_conv(i) else w.T.copy())
             if i in self.bias_connections:
-                biases.append(np.array(sim.data[self.bias_connections[i]].weights)[:, 0])
+                biases.append(np.array(sim.data[self.bias_connections[i]].weights)
+                              .reshape(-1).copy())
             else:
                 biases.append(np.array(sim.data[self.layers[i]].bias).copy())
         return Params(weights, biases).check(self.arch)
+
+
+def _convolution(layer, input_shape, kernel):
+    """The `nengo.Convolution` transform of a `~nengo_pc.arch.ConvLayer`."""
+    return nengo.Convolution(
+        layer.filters, input_shape, kernel_size=layer.kernel_size, strides=layer.strides,
+        padding=layer.padding, channels_last=True, init=kernel,
+    )
 
 
 SYNAPSES = ("none", "lowpass", "alpha")
@@ -272,10 +317,77 @@ def configure_nengo_dl(net):
     LIF networks train through the soft-LIF rate curve with smoothing
     ``arch.lif.smoothing`` (NengoDL's ``lif_smoothing``: its SoftLIFRate with
     sigma = gamma, checked in ``tests/test_neurons.py``); ``sim.fit`` uses rates,
-    ``sim.predict`` spikes.
+    ``sim.predict`` spikes. Convolutional ensembles are made non-trainable: their
+    neuron biases stay 0 and the tied per-filter bias (its own connection) trains.
     """
     import nengo_dl
 
     with net:
         if net.arch.activation == "lif":
             nengo_dl.configure_settings(lif_smoothing=net.arch.lif.smoothing)
+        if net.conv_layers:
+            nengo_dl.configure_settings(trainable=None)
+            for ensemble in net.conv_layers:
+                net.config[ensemble].trainable = False
+
+
+def demo_network(arch, params=None, images=None, labels=None, presentation_time=0.1,
+                 synapse=nengo.Alpha(0.005), label=None, seed=0):
+    """A spiking `FeedforwardNetwork` that shows images one after another.
+
+    What the scripts in ``networks/`` expose as ``model`` for nengo-gui and
+    ``nengo.Simulator``.
+
+    Parameters
+    ----------
+    arch : Architecture
+        A ``"lif"`` network (other nonlinearities run as rate neurons).
+    params : Params, optional
+        Trained parameters; default ``init_params(arch, seed)``.
+    images : ndarray, optional
+        Flattened images ``(n, sizes[0])`` shown for ``presentation_time`` each, in a
+        loop (`nengo.processes.PresentInput`); default one blank image.
+    labels : ndarray, optional
+        Their integer labels, shown as a one-hot node ``target``.
+    presentation_time : float
+        Seconds per image.
+    synapse : nengo.synapses.Synapse
+        Synapse of every weight connection.
+    label : str, optional
+        Name of the model.
+    seed : int
+        Seed of the network.
+
+    Returns
+    -------
+    nengo.Network
+        With attributes ``net`` (the `FeedforwardNetwork`), ``images`` (its input
+        node, presenting the images), ``target`` (one-hot label node, if ``labels``
+        are given),
+        ``p_output`` (probe on the output, filtered by ``synapse``) and ``p_spikes``
+        (probe on the spikes of the last hidden layer).
+    """
+    if images is None:
+        images = np.zeros((1, arch.sizes[0]))
+    images = np.asarray(images, dtype=float).reshape(len(images), -1)
+    if images.shape[1] != arch.sizes[0]:
+        raise ValueError(f"images: expected width {arch.sizes[0]}, got {images.shape[1]}")
+    if not (isinstance(presentation_time, (int, float)) and presentation_time > 0):
+        raise ValueError(
+            f"presentation_time: must be > 0 seconds, got {presentation_time!r}")
+    model = nengo.Network(label=label, seed=seed)
+    with model:
+        model.net = FeedforwardNetwork(arch, params, synapse=synapse, spiking=True,
+                                       label=label, seed=seed)
+        model.images = model.net.input
+        model.images.output = nengo.processes.PresentInput(images, presentation_time)
+        if labels is not None:
+            one_hot = np.eye(arch.sizes[-1])[np.asarray(labels)]
+            model.target = nengo.Node(nengo.processes.PresentInput(one_hot,
+                                                                  presentation_time),
+                                      label="label")
+        model.p_output = nengo.Probe(model.net.output, synapse=synapse)
+        hidden = model.net.layers[-1]
+        if isinstance(hidden, nengo.Ensemble):
+            model.p_spikes = nengo.Probe(hidden.neurons)
+    return model

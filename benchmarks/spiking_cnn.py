@@ -48,7 +48,8 @@ import numpy as np
 
 from nengo_pc import cli
 from nengo_pc.arch import ConvLayer, LIFParams, load_params, save_params, softlif_cnn
-from nengo_pc.convert import fold_input_gain, forward
+from nengo_pc.convert import fold_input_gain
+from nengo_pc.rates import forward
 from nengo_pc.data import Split, load_dataset
 from nengo_pc.energy import NEURON_UPDATE_ENERGY, SYNOP_ENERGY
 from nengo_pc.nengo_net import Presentation

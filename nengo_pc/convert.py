@@ -31,6 +31,7 @@ import time
 import numpy as np
 
 from nengo_pc.arch import Architecture, Params, init_params
+from nengo_pc.rates import forward
 
 #: Momentum of the BN moving statistics. Keras' 0.99 averages over ~100 steps of a
 #: still-changing network; 0.9 tracks it closely enough for runs of a few epochs.
@@ -44,31 +45,6 @@ BN_EPSILON = 1e-3
 #: neurons active, as a ReLU network's BN or NengoDL's ``intercepts=0`` -- and gives
 #: several times higher rates at the same rate-mode accuracy.
 BN_LIF_BETA = 1.0
-
-
-def forward(arch, params, x, return_hidden=False):
-    """Rate-mode output of ``arch`` for flattened inputs ``x`` ``(N, sizes[0])``.
-
-    Dense and convolutional layers (`Architecture.linear`), hidden layers through
-    the rate curve of their neurons (`nengo_pc.rates.activation_function`: exact
-    LIF for ``"lif"``). Equal to `nengo_pc.rates.forward` on perceptrons.
-
-    Parameters
-    ----------
-    return_hidden : bool
-        Also return the list of hidden activities (flattened), one per hidden layer.
-    """
-    from nengo_pc.rates import activation_function
-
-    f = activation_function(arch)
-    h, hidden = np.asarray(x), []
-    last = arch.n_layers - 1
-    for i, (w, b) in enumerate(zip(params.weights, params.biases)):
-        h = arch.linear(i, w, b, h)
-        if i < last:
-            h = f(h)
-            hidden.append(h)
-    return (h, hidden) if return_hidden else h
 
 
 def _keras_activation(arch, soft):
@@ -239,7 +215,7 @@ def train_batch_norm(arch, train, config, *, validation=None, params=None, progr
     config : nengo_pc.train.TrainConfig
     validation : nengo_pc.data.Split, optional
         Classified after every epoch by the folded parameters in rate mode
-        (`forward`, exact rate curve): what the Nengo network will compute.
+        (`nengo_pc.rates.forward`, exact rate curve): what the Nengo network will compute.
     params : Params, optional
         Initial weights and biases; default ``init_params(arch, config.seed)``.
     progress : bool

@@ -11,8 +11,6 @@ CPU 8.6 nJ, GPU 0.3 nJ, ARM 0.9 nJ (Degnan et al. 2015); Loihi 23.6 pJ per synop
 per synop (Hoeppner et al. 2019).
 """
 
-import numpy as np
-
 #: Joules per synaptic operation.
 SYNOP_ENERGY = {
     "cpu": 8.6e-9, "gpu": 0.3e-9, "arm": 0.9e-9,
@@ -35,16 +33,12 @@ def hidden_rates(arch, params, x):
     list of float
         One mean rate per hidden layer, averaged over neurons and images.
     """
-    from nengo_pc.rates import activation_function
+    from nengo_pc.rates import forward
 
     if arch.activation != "lif":
         raise ValueError(f"arch: firing rates need 'lif' neurons, got {arch.activation!r}")
-    f = activation_function(arch)
-    h, rates = np.asarray(x), []
-    for w, b in zip(params.weights[:-1], params.biases[:-1]):
-        h = f(h @ w + b)
-        rates.append(float(h.mean() / arch.lif.amplitude))
-    return rates
+    _, hidden = forward(arch, params, x, return_hidden=True)
+    return [float(h.mean() / arch.lif.amplitude) for h in hidden]
 
 
 def inference_cost(arch, layer_rates, seconds, dt, input_rate=None):

@@ -1,9 +1,10 @@
 """Rate-mode forward pass of an architecture in numpy.
 
 The reference the simulators are checked against, and a cheap way to validate a
-spiking (LIF) network during training without building a second simulator: hidden
-layers apply the rate curve of their neurons (for ``"lif"`` the exact LIF rate, i.e.
-`nengo.LIFRate`), the output is linear.
+spiking (LIF) network during training without building a second simulator: dense and
+convolutional layers as `Architecture.linear` defines them, hidden layers through the
+rate curve of their neurons (for ``"lif"`` the exact LIF rate, i.e. `nengo.LIFRate`),
+the output linear.
 """
 
 import numpy as np
@@ -28,13 +29,23 @@ def activation_function(arch):
     raise ValueError(f"activation: unknown {arch.activation!r}")
 
 
-def forward(arch, params, x):
-    """Logits of ``arch`` with ``params`` for inputs ``x`` of shape ``(N, n_in)``."""
+def forward(arch, params, x, return_hidden=False):
+    """Rate-mode output of ``arch`` for flattened inputs ``x`` ``(N, sizes[0])``.
+
+    Dense and convolutional layers (`Architecture.linear`); hidden layers go through
+    the rate curve of their neurons (`activation_function`: exact LIF for ``"lif"``).
+
+    Parameters
+    ----------
+    return_hidden : bool
+        Also return the list of hidden activities (flattened), one per hidden layer.
+    """
     f = activation_function(arch)
-    h = np.asarray(x)
+    h, hidden = np.asarray(x), []
     last = arch.n_layers - 1
     for i, (w, b) in enumerate(zip(params.weights, params.biases)):
-        h = h @ w + b
+        h = arch.linear(i, w, b, h)
         if i < last:
             h = f(h)
-    return h
+            hidden.append(h)
+    return (h, hidden) if return_hidden else h

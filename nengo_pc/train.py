@@ -189,10 +189,6 @@ class _NengoDLBackend:
             # rate curve they are trained to approximate
             from nengo_pc.rates import forward
 
-            if self.net.arch.conv:
-                # rates.forward is dense-only; this one also runs conv layers
-                from nengo_pc.convert import forward
-
             return forward(self.net.arch, self.params(), x[:n])
         if self.presentation is None:
             out = self.sim.predict({self.net.input: x[:, None, :]}, verbose=0)

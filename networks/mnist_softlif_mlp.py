@@ -16,24 +16,16 @@ test accuracy and writes a JSON record next to them. Images come from
 ``$NENGO_PC_DATA`` (blank images, with a note, if it is not available).
 """
 
-import argparse
-import os
-import sys
 from pathlib import Path
 
-import nengo
-
-from nengo_pc.arch import load_params, softlif_mlp
-from nengo_pc.nengo_net import demo_network
+from nengo_pc.arch import softlif_mlp
+from nengo_pc.softlif_scripts import build_model, softlif_main
 
 NAME = "mnist-softlif-mlp"
 # nengo-gui runs the file with __file__ set; fall back to the working directory
 _HERE = Path(globals().get("__file__", "networks/x.py")).resolve().parent
 #: Where ``main`` writes and ``model`` reads the trained parameters.
 RUN_DIR = _HERE.parent / "runs" / NAME
-N_IMAGES = 100
-PRESENTATION_TIME = 0.1
-SYNAPSE = nengo.Alpha(0.005)
 
 
 def default_arch():
@@ -41,103 +33,14 @@ def default_arch():
     return softlif_mlp((500, 500))
 
 
-def _note(message):
-    print(f"{NAME}: {message}", file=sys.stderr)
-
-
-def load_model_inputs(default=default_arch, run_dir=RUN_DIR, n_images=N_IMAGES):
-    """Architecture, parameters (None: untrained), test images and labels for `model`."""
-    path = Path(os.environ.get("NENGO_PC_PARAMS") or run_dir / "params.npz")
-    if path.is_file():
-        arch, params, _ = load_params(path)
-    else:
-        arch, params = default(), None
-        _note(f"no trained parameters at {path}: the network is untrained "
-              f"(train it with 'python networks/{NAME.replace('-', '_')}.py')")
-    try:
-        from nengo_pc.data import load_dataset
-
-        test = load_dataset("mnist", download=False).test.subset(n_images)
-        images, labels = test.images, test.labels
-    except Exception as err:  # noqa: BLE001 -- any failure: show blank images instead
-        _note(f"MNIST not available ({err}); presenting blank images")
-        images, labels = None, None
-    return arch, params, images, labels
-
-
-def build_model():
-    """The ``model`` of this script (see the module docstring)."""
-    arch, params, images, labels = load_model_inputs()
-    return demo_network(arch, params, images, labels, PRESENTATION_TIME, SYNAPSE,
-                        label=NAME)
-
-
-def main(argv=None, preset=softlif_mlp, run_dir=RUN_DIR, default_hidden=(500, 500),
-         default_gain=1.0):
+def main(argv=None):
     """Train with NengoDL, save the parameters, evaluate rate and spiking accuracy."""
-    from nengo_pc import cli
-    from nengo_pc.arch import save_params
-    from nengo_pc.convert import fold_input_gain
-    from nengo_pc.data import Split, load_dataset
-    from nengo_pc.nengo_net import Presentation
-    from nengo_pc.results import make_record, write_json_atomic
-    from nengo_pc.train import TrainConfig, evaluate, train_backprop
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--hidden", nargs="*", type=cli.positive_int,
-                        default=list(default_hidden), help="dense LIF widths")
-    parser.add_argument("--epochs", type=cli.positive_int, default=10)
-    parser.add_argument("--lr", type=cli.positive_float, default=1e-3)
-    parser.add_argument("--input-gain", type=cli.positive_float, default=default_gain,
-                        help="train on images x gain, then fold the gain into the first "
-                             "layer (nengo_pc.convert.fold_input_gain)")
-    parser.add_argument("--batch-size", type=cli.positive_int, default=100)
-    parser.add_argument("--n-train", type=cli.positive_int, default=None,
-                        help="use only the first N training images")
-    parser.add_argument("--n-test", type=cli.positive_int, default=10000)
-    parser.add_argument("--n-steps", type=cli.positive_int, default=100,
-                        help="spiking presentation, in 1 ms steps")
-    parser.add_argument("--seed", type=cli.nonnegative_int, default=0)
-    parser.add_argument("--run-dir", default=str(run_dir))
-    parser.add_argument("--data-dir", default=None)
-    args = parser.parse_args(argv)
-
-    data = load_dataset("mnist", data_dir=args.data_dir)
-    train = data.train if args.n_train is None else data.train.subset(
-        min(args.n_train, len(data.train)))
-    test = data.test.subset(min(args.n_test, len(data.test)))
-    arch = preset(hidden=tuple(args.hidden))
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
-                         learning_rate=args.lr, seed=args.seed)
-    result = train_backprop(arch, Split(train.images * args.input_gain, train.labels),
-                            config)
-    result.params = fold_input_gain(result.params, args.input_gain)
-    out = Path(args.run_dir)
-    save_params(out / "params.npz", arch, result.params, dataset="mnist",
-                epochs=args.epochs)
-    rate = evaluate(arch, result.params, test)
-    presentation = Presentation(n_steps=args.n_steps, synapse="alpha", tau=0.005)
-    spiking = evaluate(arch, result.params, test, presentation=presentation,
-                       batch_size=min(500, len(test)))
-    record = make_record(
-        "train", config={"network": NAME, "architecture": arch.to_dict(),
-                         "train": config.to_dict(), "n_train": len(train),
-                         "input_gain_folded": args.input_gain,
-                         "n_test": len(test), "presentation": presentation.to_dict()},
-        seed=args.seed,
-        metrics={"rate_test_accuracy": rate["accuracy"],
-                 "spiking_test_accuracy": spiking["accuracy"]},
-        seconds={"per_epoch": result.seconds_per_epoch, "rate_test": rate["seconds"],
-                 "spiking_test": spiking["seconds"]},
-        history=result.history)
-    path = write_json_atomic(out / "train.json", record)
-    print(f"rate {100 * rate['accuracy']:.2f}%, spiking {100 * spiking['accuracy']:.2f}% "
-          f"({presentation.seconds * 1000:g} ms) on {len(test)} test images; "
-          f"parameters and record in {out}")
-    return record
+    return softlif_main(argv, name=NAME, description=__doc__.split("\n\n")[0],
+                        preset=softlif_mlp, run_dir=RUN_DIR, default_hidden=(500, 500),
+                        default_gain=1.0)
 
 
 if __name__ == "__main__":
     main()
 else:
-    model = build_model()
+    model = build_model(NAME, default_arch, RUN_DIR)

@@ -14,7 +14,8 @@ from nengo_pc.arch import (
     PRESETS, Architecture, ConvLayer, LIFParams, cnn, init_params, load_params,
     save_params, softlif_cnn,
 )
-from nengo_pc.convert import build_keras, fold_input_gain, forward
+from nengo_pc.convert import build_keras, fold_input_gain
+from nengo_pc.rates import forward
 from nengo_pc.data import Split
 from nengo_pc.nengo_net import FeedforwardNetwork, Presentation, configure_nengo_dl
 from nengo_pc.train import TrainConfig, evaluate, predict_logits, train_backprop

@@ -11,6 +11,7 @@ NengoDL runs the `~nengo_pc.nengo_net.FeedforwardNetwork` of the architecture wi
 both load.
 """
 
+import contextlib
 import dataclasses
 import math
 import sys
@@ -154,9 +155,7 @@ class _NengoDLBackend:
         self.presentation = presentation
         self.training = training
         self.batch_size = batch_size
-        with warnings.catch_warnings():
-            # CPU-only machines are the expected case here
-            warnings.filterwarnings("ignore", message="No GPU support detected")
+        with quiet_build():
             self.sim = nengo_dl.Simulator(
                 self.net, minibatch_size=batch_size, seed=seed, progress_bar=progress
             )
@@ -270,13 +269,15 @@ class _NengoBackend:
         net = FeedforwardNetwork(self.arch, self.params_, seed=self.seed, **options)
         if p is None:
             net.input.output = nengo.processes.PresentInput(x, presentation_time=0.001)
-            with nengo.Simulator(net, dt=0.001, progress_bar=False) as sim:
+            with quiet_build(), nengo.Simulator(net, dt=0.001, progress_bar=False) as sim:
                 sim.run_steps(len(x))
             return sim.data[net.probe]
         image = np.zeros(x.shape[1])
         net.input.output = lambda t: image
         logits = []
-        with nengo.Simulator(net, dt=p.dt, progress_bar=False, seed=self.seed) as sim:
+        with quiet_build():
+            sim = nengo.Simulator(net, dt=p.dt, progress_bar=False, seed=self.seed)
+        with sim:
             for k in range(len(x)):
                 sim.reset(seed=self.seed + k)
                 image[:] = x[k]
@@ -286,6 +287,20 @@ class _NengoBackend:
 
     def close(self):
         pass
+
+
+@contextlib.contextmanager
+def quiet_build():
+    """Silence build-time warnings that say nothing about these networks.
+
+    Nengo derives ``max_rates``/``intercepts`` from gain and bias when it builds LIF
+    ensembles; with gain 1 and bias <= 1 that divides by zero and warns, though the
+    derived values are never used. NengoDL warns on every CPU-only machine.
+    """
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.filterwarnings("ignore", message="No GPU support detected")
+        warnings.filterwarnings("ignore", message="Non-finite values detected in `max_rates`")
+        yield
 
 
 def _make_backend(backend, arch, params, batch_size, seed, progress, presentation=None,

@@ -1,0 +1,60 @@
+"""Benchmark: seconds per minibatch training step of every PC rule against backprop.
+
+Times one traced training step per rule (`nengo_pc.pc.train.time_steps`: rules run in
+turn, several rounds, median), so machine load affects all rules alike; prints one JSON
+run record with the ratio of each rule to backprop (``"bp"``, same loss and optimiser).
+The full accuracy benchmark is ``benchmarks/pc_mlp.py``.
+
+Example::
+
+    python benchmarks/pc_step_time.py --out results/bench_pc_step_time.json
+"""
+
+import argparse
+import json
+
+from nengo_pc import cli
+from nengo_pc.arch import mlp
+from nengo_pc.data import load_split
+from nengo_pc.pc.train import RULES, PCTrainConfig, time_steps
+from nengo_pc.results import make_record, write_json_atomic
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rules", nargs="+", default=list(RULES), choices=RULES)
+    parser.add_argument("--hidden", nargs="+", type=cli.positive_int, default=[500, 500])
+    parser.add_argument("--batch-size", type=cli.positive_int, default=100)
+    parser.add_argument("--n-steps", type=cli.positive_int, default=20,
+                        help="steps per rule and round")
+    parser.add_argument("--repeats", type=cli.positive_int, default=7)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args(argv)
+    rules = ["bp"] + [r for r in args.rules if r != "bp"]
+
+    arch = mlp(tuple(args.hidden))
+    batch = load_split("mnist", "test", args.data_dir).subset(args.batch_size)
+    # the same inference settings as benchmarks/pc_mlp.py
+    options = {"standard": {"n_steps": 5, "step_size": 0.05, "output_precision": 0.1},
+               "incremental": {"n_steps": 3, "step_size": 0.1}}
+    configs = [PCTrainConfig(rule=r, batch_size=args.batch_size, **options.get(r, {}))
+               for r in rules]
+    seconds = time_steps(arch, configs, batch.images, batch.labels,
+                         n_steps=args.n_steps, repeats=args.repeats)
+    metrics = {f"{r}/time_over_bp": s / seconds[0] for r, s in zip(rules, seconds)}
+    record = make_record(
+        "benchmark",
+        config={"benchmark": "pc_step_time", "architecture": arch.to_dict(),
+                "rules": {c.rule: c.to_dict() for c in configs},
+                "n_steps": args.n_steps, "repeats": args.repeats},
+        seed=0, metrics=metrics,
+        seconds={f"{r}/per_step": s for r, s in zip(rules, seconds)})
+    if args.out:
+        write_json_atomic(args.out, record)
+    print(json.dumps(record, indent=2))
+    return record
+
+
+if __name__ == "__main__":
+    main()

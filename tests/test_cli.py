@@ -103,3 +103,31 @@ def test_pc_rule_options_checked():
                   "--data-dir", "/")  # options fail before any data are read
     assert result.returncode == 2, result.stderr
     assert "--rule pc-zil" in result.stderr and "n_steps" in result.stderr
+
+
+def test_softlif_train_then_spiking_evaluate(tmp_path, real_data):
+    out = tmp_path / "lif"
+    assert cli.main(["train", "--model", "softlif-mlp", "--hidden", "64", "--epochs", "3",
+                     "--n-train", "2000", "--lr", "0.003", "--tau-ref", "0.004",
+                     "--out-dir", str(out), "--data-dir", str(real_data), "--quiet"]) == 0
+    train = read_record(out / "train.json")
+    assert train["config"]["architecture"]["lif"]["tau_ref"] == 0.004
+    rc = cli.main(["evaluate", "--run-dir", str(out), "--data-dir", str(real_data),
+                   "--mode", "spiking", "--n-steps", "60", "--synapse", "lowpass",
+                   "--input-coding", "poisson", "--n-examples", "200",
+                   "--batch-size", "100"])
+    assert rc == 0
+    spiking = read_record(out / "evaluate.json")
+    assert spiking["config"]["presentation"]["input_coding"] == "poisson"
+    assert spiking["config"]["presentation"]["n_steps"] == 60
+    # rate accuracy is measured on all 10,000 images, spiking on the first 200
+    assert spiking["metrics"]["accuracy"] > train["metrics"]["test_accuracy"] - 0.1
+
+
+def test_spiking_mode_needs_lif(tmp_path, real_data):
+    out = tmp_path / "relu"
+    assert cli.main(["train", "--hidden", "16", "--epochs", "1", "--n-train", "200",
+                     "--out-dir", str(out), "--data-dir", str(real_data), "--quiet"]) == 0
+    result = _run("evaluate", "--run-dir", str(out), "--mode", "spiking")
+    assert result.returncode == 2
+    assert "--mode spiking" in result.stderr and "softlif-mlp" in result.stderr

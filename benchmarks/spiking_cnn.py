@@ -136,6 +136,7 @@ def run(args):
         params, history = fold_input_gain(result.params, args.input_gain), result.history
         save_params(params_path, arch, params, dataset="mnist", epochs=args.epochs,
                     input_gain_folded=args.input_gain, history=history)
+        checkpoint.unlink(missing_ok=True)  # superseded by the folded parameters
 
     t0 = time.perf_counter()
     rate = evaluate(arch, params, data.test, batch_size=500)

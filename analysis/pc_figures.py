@@ -1,12 +1,18 @@
-"""Figure: per-layer cosine between each PC rule's update and the BP gradient, by epoch.
+"""Figures of the PC benchmark: update alignment over training, energy per inference step.
 
-Reads the record of ``benchmarks/pc_mlp.py`` (its per-epoch ``alignment`` history,
-measured on a fixed probe batch) and plots one panel per data set. Never trains.
+Reads the record of ``benchmarks/pc_mlp.py`` and never trains:
+
+* ``--out``: per-layer cosine between each PC rule's update and the BP gradient after
+  every epoch (its ``alignment`` history, measured on a fixed probe batch), one
+  panel per data set;
+* ``--energy-out``: the mean energy F per test example at every step of standard PC
+  inference with the output clamped to the label (its ``energy_traces``), on the
+  initial and the trained networks, one panel per data set.
 
 Usage::
 
     python analysis/pc_figures.py results/bench_pc_mlp.json \\
-        --out figures/pc_alignment.png
+        --out figures/pc_alignment.png --energy-out figures/pc_energy.png
 """
 
 import argparse
@@ -54,12 +60,49 @@ def alignment_figure(record, out):
     return out
 
 
+def energy_figure(record, out):
+    """Plot the energy traces of ``record`` (F per example vs inference step)."""
+    traces = record.get("energy_traces") or {}
+    if not traces:
+        raise ValueError("record: has no energy_traces (run benchmarks/pc_mlp.py with "
+                         "--trace-steps > 0)")
+    datasets = [d for d in record["config"]["datasets"] if f"{d}/initial" in traces]
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 3.6),
+                             squeeze=False)
+    networks = [("initial", ":"), ("bp", "--"), ("standard", "-")]
+    for ax, name in zip(axes[0], datasets):
+        for network, style in networks:
+            for i, trace in enumerate(traces.get(f"{name}/{network}", [])):
+                ax.semilogy(trace["energy"], style, color=f"C{i}",
+                            label=f"{network}: step {trace['step_size']:g}, "
+                                  f"gamma {trace['output_precision']:g}")
+        ax.set_title(f"{name}: standard PC inference, output clamped")
+        ax.set_xlabel("inference step")
+        ax.grid(alpha=0.3, which="both")
+    axes[0][0].set_ylabel("energy F per example")
+    axes[0][-1].legend(fontsize=6, ncol=1)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("record", help="JSON record from benchmarks/pc_mlp.py")
     parser.add_argument("--out", default="figures/pc_alignment.png")
+    parser.add_argument("--energy-out", default="figures/pc_energy.png",
+                        help="energy-per-inference-step figure ('' to skip)")
     args = parser.parse_args(argv)
-    print(alignment_figure(read_record(args.record), args.out))
+    record = read_record(args.record)
+    print(alignment_figure(record, args.out))
+    if args.energy_out:
+        try:
+            print(energy_figure(record, args.energy_out))
+        except ValueError as error:
+            parser.error(str(error))
 
 
 if __name__ == "__main__":

@@ -15,8 +15,12 @@ and rule: test accuracy, the difference to backprop in percentage points, second
 epoch and their ratio to backprop's from the same run (and the ratio of minibatch
 step times measured interleaved across rules, which changes in machine load cannot
 skew), and the training history with the per-layer alignment (cosine) of every
-rule's update with the backprop gradient after each epoch. ``targets`` lists the
-goals of the benchmark and whether they were met.
+rule's update with the backprop gradient after each epoch. ``energy_traces`` holds
+the mean energy F per test example at every step of standard PC inference (output
+clamped to the label) on the initial network and on the bp- and standard-trained
+ones, for a few step sizes and output precisions (``--trace-steps``). ``targets``
+lists the goals of the benchmark and whether they were met. ``--params-dir`` keeps
+the trained networks (for `nengo_pc.pc.network` runs).
 
 Example (the settings of the reported run)::
 
@@ -30,8 +34,14 @@ import sys
 import time
 
 from nengo_pc import cli
-from nengo_pc.arch import init_params, mlp
+from pathlib import Path
+
+import numpy as np
+
+from nengo_pc.arch import init_params, mlp, save_params
 from nengo_pc.data import DATASETS, load_dataset
+from nengo_pc.pc import VARIANTS, energy_trace
+from nengo_pc.pc.settings import ACTIVATION, COMMON, HIDDEN, RULE_OPTIONS
 from nengo_pc.pc.train import RULES, PCTrainConfig, evaluate_pc, time_steps, train_pc
 from nengo_pc.results import make_record, write_json_atomic
 
@@ -97,6 +107,28 @@ def _targets(metrics, datasets, rules):
     return targets
 
 
+#: Inference settings of the energy traces: (step size, output precision).
+TRACE_SETTINGS = ((0.05, 0.1), (0.05, 1.0), (0.1, 1.0), (0.2, 1.0))
+
+
+def energy_traces(arch, params, split, n_images, n_steps):
+    """Mean energy per example at every step of standard PC inference.
+
+    Output clamped to the one-hot labels of the first ``n_images`` of ``split``,
+    for each (step size, output precision) of `TRACE_SETTINGS`.
+    """
+    x = np.asarray(split.images[:n_images], np.float64)
+    y = np.eye(arch.sizes[-1])[split.labels[:n_images]]
+    weights = [np.asarray(w, np.float64) for w in params.weights]
+    biases = [np.asarray(b, np.float64) for b in params.biases]
+    return [
+        {"step_size": step, "output_precision": gamma, "n_images": len(x),
+         "energy": (energy_trace(weights, biases, x, y, arch.activation, n_steps, step,
+                                 gamma) / len(x)).tolist()}
+        for step, gamma in TRACE_SETTINGS
+    ]
+
+
 def run(args):
     arch = mlp(tuple(args.hidden), activation=args.activation)
     configs = rule_configs(args)
@@ -104,11 +136,14 @@ def run(args):
     options = {rule: c.inference_options(arch.n_layers) for rule, c in configs.items()}
     initial = init_params(arch, args.seed)  # the same start for every rule
 
-    metrics, seconds, histories = {}, {}, {}
+    metrics, seconds, histories, traces = {}, {}, {}, {}
     for name in args.datasets:
         data = load_dataset(name, data_dir=args.data_dir)
         train = data.train if args.n_train is None else data.train.subset(
             min(args.n_train, len(data.train)))
+        if args.trace_steps:
+            traces[f"{name}/initial"] = energy_traces(
+                arch, initial, data.test, args.trace_images, args.trace_steps)
         for rule, config in configs.items():
             key = f"{name}/{rule}"
             t0 = time.perf_counter()
@@ -128,6 +163,13 @@ def run(args):
             seconds[f"{key}/test"] = time.perf_counter() - t1
             seconds[f"{key}/total"] = time.perf_counter() - t0
             histories[key] = result.history
+            if args.params_dir:
+                save_params(Path(args.params_dir) / f"{name}_{rule}.npz", arch,
+                            result.params, dataset=name, rule=rule,
+                            config=config.to_dict())
+            if args.trace_steps and rule in ("bp", "standard"):
+                traces[key] = energy_traces(arch, result.params, data.test,
+                                            args.trace_images, args.trace_steps)
             print(f"{key}: test accuracy {100 * test['accuracy']:.2f}%, "
                   f"{result.seconds_per_epoch:.2f} s/epoch", file=sys.stderr,
                   flush=True)
@@ -168,6 +210,7 @@ def run(args):
         metrics=metrics,
         seconds=seconds,
         history=histories,
+        energy_traces=traces,
         targets=targets,
     )
     for target in targets:
@@ -183,38 +226,48 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS),
                         choices=DATASETS)
-    parser.add_argument("--rules", nargs="+", default=list(RULES), choices=RULES,
-                        help="learning rules (default: all; bp is the reference for "
+    parser.add_argument("--rules", nargs="+", default=["bp", *VARIANTS], choices=RULES,
+                        help="learning rules (default: bp and the PC variants; bp is "
+                             "the reference for "
                              "the time ratios and accuracy differences)")
+    # defaults: the benchmark settings of nengo_pc.pc.settings (where each rule's
+    # options are explained)
+    standard, incremental = RULE_OPTIONS["standard"], RULE_OPTIONS["incremental"]
     parser.add_argument("--hidden", nargs="+", type=cli.positive_int,
-                        default=[500, 500],
-                        help="hidden layer widths (default: 500 500)")
-    parser.add_argument("--activation", default="relu",
+                        default=list(HIDDEN), help="hidden layer widths")
+    parser.add_argument("--activation", default=ACTIVATION,
                         choices=["relu", "tanh", "sigmoid"],
-                        help="hidden nonlinearity (default: relu, which served "
-                             "standard PC better than tanh)")
-    parser.add_argument("--epochs", type=cli.positive_int, default=15)
-    parser.add_argument("--batch-size", type=cli.positive_int, default=100)
-    parser.add_argument("--lr", type=cli.positive_float, default=5e-4)
-    parser.add_argument("--lr-schedule", default="cosine",
+                        help="hidden nonlinearity (relu served standard PC better "
+                             "than tanh)")
+    parser.add_argument("--epochs", type=cli.positive_int, default=COMMON["epochs"])
+    parser.add_argument("--batch-size", type=cli.positive_int,
+                        default=COMMON["batch_size"])
+    parser.add_argument("--lr", type=cli.positive_float, default=COMMON["learning_rate"])
+    parser.add_argument("--lr-schedule", default=COMMON["lr_schedule"],
                         choices=["constant", "cosine"])
-    parser.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
-    # inference of standard PC must be stable: the step size must stay below about
-    # 2 / (1 + |f' W|^2) of the layer above, ~0.15 for trained 500-unit layers (0.3
-    # spoils the updates from the start, 0.1 late in training); and the longer
-    # inference runs (n_steps * step_size) at a finite output precision, the further
-    # the update moves from the BP direction towards the energy's equilibrium.
-    # 5 steps of 0.05 with weak output feedback: cosine >= 0.99 with the BP gradient
-    # in every layer of a trained 784-500-500-10 network
-    parser.add_argument("--standard-n-steps", type=cli.positive_int, default=5)
-    parser.add_argument("--standard-step-size", type=cli.positive_float, default=0.05)
+    parser.add_argument("--optimizer", default=COMMON["optimizer"],
+                        choices=["adam", "sgd"])
+    parser.add_argument("--standard-n-steps", type=cli.positive_int,
+                        default=standard["n_steps"])
+    parser.add_argument("--standard-step-size", type=cli.positive_float,
+                        default=standard["step_size"])
     parser.add_argument("--standard-output-precision", type=cli.positive_float,
-                        default=0.1)
-    # (3 steps of 0.1: cosine >= 0.997 per layer, at 3/5 of the cost of 5 steps)
-    parser.add_argument("--incremental-n-steps", type=cli.positive_int, default=3)
-    parser.add_argument("--incremental-step-size", type=cli.positive_float, default=0.1)
+                        default=standard["output_precision"])
+    parser.add_argument("--incremental-n-steps", type=cli.positive_int,
+                        default=incremental["n_steps"])
+    parser.add_argument("--incremental-step-size", type=cli.positive_float,
+                        default=incremental["step_size"])
     parser.add_argument("--incremental-output-precision", type=cli.positive_float,
-                        default=1.0)
+                        default=incremental["output_precision"])
+    parser.add_argument("--trace-steps", type=cli.nonnegative_int, default=100,
+                        help="record the energy at each of this many standard "
+                             "inference steps on the initial and on the bp- and "
+                             "standard-trained networks (0: none)")
+    parser.add_argument("--trace-images", type=cli.positive_int, default=1000,
+                        help="test images the energy traces average over")
+    parser.add_argument("--params-dir", default=None,
+                        help="save every trained network here as "
+                             "<dataset>_<rule>.npz")
     parser.add_argument("--n-train", type=cli.positive_int, default=None,
                         help="use only the first N training images (default: all)")
     parser.add_argument("--seed", type=cli.nonnegative_int, default=0)

@@ -200,7 +200,47 @@ def fold_input_gain(params, gain):
     return Params(weights, [np.array(b) for b in params.biases])
 
 
-def train_batch_norm(arch, train, config, *, validation=None, params=None, progress=True):
+def random_shifts(images, image_shape, max_shift, rng):
+    """Translate every image by a random whole number of pixels, padding with zeros.
+
+    Data augmentation for convolutional networks: each image moves by ``(dy, dx)``
+    drawn uniformly from ``[-max_shift, max_shift]`` per axis.
+
+    Parameters
+    ----------
+    images : ndarray
+        Flattened images, shape ``(N, prod(image_shape))``.
+    image_shape : tuple
+        ``(height, width, channels)``.
+    max_shift : int
+        Largest shift in pixels (>= 0; 0 returns the images unchanged).
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray
+        Shifted images, same shape and dtype.
+    """
+    if isinstance(max_shift, bool) or not isinstance(max_shift, (int, np.integer)) \
+            or max_shift < 0:
+        raise ValueError(f"max_shift: must be an integer >= 0, got {max_shift!r}")
+    if max_shift == 0:
+        return images
+    h, w, c = image_shape
+    if max_shift >= min(h, w):
+        raise ValueError(f"max_shift: must be smaller than the image ({h}x{w}), "
+                         f"got {max_shift}")
+    n, s = len(images), max_shift
+    padded = np.pad(images.reshape(n, h, w, c), ((0, 0), (s, s), (s, s), (0, 0)))
+    dy, dx = rng.integers(0, 2 * s + 1, size=(2, n))
+    rows = dy[:, None] + np.arange(h)[None, :]  # (n, h)
+    cols = dx[:, None] + np.arange(w)[None, :]  # (n, w)
+    shifted = padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    return shifted.reshape(n, -1)
+
+
+def train_batch_norm(arch, train, config, *, validation=None, params=None, progress=True,
+                     max_shift=0, checkpoint_path=None):
     """Train ``arch`` with batch normalisation in Keras and fold it away.
 
     Same loss, optimiser and data order as `nengo_pc.train.train_backprop` (one
@@ -220,6 +260,13 @@ def train_batch_norm(arch, train, config, *, validation=None, params=None, progr
         Initial weights and biases; default ``init_params(arch, config.seed)``.
     progress : bool
         One summary line per epoch on stderr.
+    max_shift : int
+        Augment every epoch's images with `random_shifts` of up to this many pixels
+        (convolutional architectures only; 0, the default, trains on the images as
+        they are). The shifts come from the same generator as the data order.
+    checkpoint_path : str or Path, optional
+        Where to write the folded parameters after every epoch (atomically, with
+        metadata ``epoch``).
 
     Returns
     -------
@@ -232,10 +279,15 @@ def train_batch_norm(arch, train, config, *, validation=None, params=None, progr
 
     from nengo_pc.train import TrainResult, classification_metrics, make_optimizer
 
+    from nengo_pc.arch import save_params
+
     n_used = (len(train) // config.batch_size) * config.batch_size
     if n_used == 0:
         raise ValueError(f"batch_size: {config.batch_size} is larger than the training "
                          f"set ({len(train)} examples)")
+    if max_shift and not arch.conv:
+        raise ValueError("max_shift: shift augmentation needs an image-shaped input "
+                         "(a convolutional architecture)")
     tf.random.set_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     t0 = time.perf_counter()
@@ -248,7 +300,10 @@ def train_batch_norm(arch, train, config, *, validation=None, params=None, progr
     for epoch in range(1, config.epochs + 1):
         order = rng.permutation(len(train))[:n_used]
         t0 = time.perf_counter()
-        fit = model.fit(train.images[order], train.labels[order],
+        images = train.images[order]
+        if max_shift:
+            images = random_shifts(images, arch.input_shape, max_shift, rng)
+        fit = model.fit(images, train.labels[order],
                         batch_size=config.batch_size, epochs=1, shuffle=False, verbose=0)
         loss = float(fit.history["loss"][-1])
         entry = {"epoch": epoch, "loss": loss, "seconds": time.perf_counter() - t0}
@@ -261,6 +316,8 @@ def train_batch_norm(arch, train, config, *, validation=None, params=None, progr
                 validation.labels)
             entry["val_accuracy"], entry["val_loss"] = metrics["accuracy"], metrics["loss"]
         history.append(entry)
+        if checkpoint_path is not None:
+            save_params(checkpoint_path, arch, fold_batch_norm(model, arch), epoch=epoch)
         if progress:
             val = (f"  val acc {100 * entry['val_accuracy']:.2f}%"
                    if "val_accuracy" in entry else "")

@@ -22,71 +22,116 @@ NEURON_UPDATE_ENERGY = {"loihi": 81e-12}
 SPIKING_DEVICES = ("loihi", "spinnaker", "spinnaker2")
 
 
-def hidden_rates(arch, params, x):
-    """Mean firing rate in Hz of every hidden layer of a LIF network (rate mode).
+import numpy as np
+
+
+def neuron_rates(arch, params, x, chunk=500):
+    """Mean rate-mode firing rate (Hz) of every hidden neuron of a LIF network.
 
     The rate curve is what the spiking neurons realise on average, so this is the
     expected spike count per second; ``amplitude`` is divided out.
+
+    Parameters
+    ----------
+    arch : Architecture
+        A ``"lif"`` network (dense or convolutional).
+    params : Params
+    x : ndarray
+        Images, shape ``(N, sizes[0])``.
+    chunk : int
+        Images per forward pass (bounds memory for large conv layers).
+
+    Returns
+    -------
+    list of ndarray
+        One ``(sizes[i],)`` array per hidden layer, averaged over the images.
+    """
+    from nengo_pc.rates import forward
+
+    if arch.activation != "lif":
+        raise ValueError(f"arch: firing rates need 'lif' neurons, got {arch.activation!r}")
+    x = np.asarray(x)
+    totals = None
+    for start in range(0, len(x), chunk):
+        _, hidden = forward(arch, params, x[start:start + chunk], return_hidden=True)
+        sums = [h.sum(axis=0, dtype=np.float64) for h in hidden]
+        totals = sums if totals is None else [t + s for t, s in zip(totals, sums)]
+    return [t / len(x) / arch.lif.amplitude for t in totals]
+
+
+def hidden_rates(arch, params, x):
+    """Mean firing rate in Hz of every hidden layer (`neuron_rates` averaged).
 
     Returns
     -------
     list of float
         One mean rate per hidden layer, averaged over neurons and images.
     """
-    from nengo_pc.rates import forward
-
-    if arch.activation != "lif":
-        raise ValueError(f"arch: firing rates need 'lif' neurons, got {arch.activation!r}")
-    _, hidden = forward(arch, params, x, return_hidden=True)
-    return [float(h.mean() / arch.lif.amplitude) for h in hidden]
+    return [float(r.mean()) for r in neuron_rates(arch, params, x)]
 
 
 def inference_cost(arch, layer_rates, seconds, dt, input_rate=None):
     """Synaptic operations, neuron updates and energy of one spiking inference.
 
+    A spike of neuron k of hidden layer i costs ``arch.fan_out(i + 1)[k]`` synops:
+    the exact number of synapses it drives, which for convolutions varies at the
+    borders and with the stride.
+
     Parameters
     ----------
     arch : Architecture
-    layer_rates : list of float
-        Mean firing rate (Hz) of each hidden layer.
+        Dense or convolutional.
+    layer_rates : list
+        Firing rates (Hz) of each hidden layer: per neuron (arrays of shape
+        ``(sizes[i + 1],)``, exact, from `neuron_rates`) or one mean per layer
+        (floats; exact for dense layers, for convolutions the mean fan-out is used).
     seconds : float
         Presentation time per image.
     dt : float
         Time step; non-spiking inputs are applied every step.
-    input_rate : float, optional
-        Mean rate (Hz) of Poisson input spikes; ``None`` means the first layer is
-        driven by constant currents (a dense product every step).
+    input_rate : float or ndarray, optional
+        Rate (Hz) of Poisson input spikes, one mean or one per input pixel;
+        ``None`` means the first layer is driven by constant currents (a dense
+        product every step).
 
     Returns
     -------
     dict
-        ``synops`` (spike-driven synaptic operations), ``dense_input_ops`` (MACs of a
-        constant-current first layer), ``neuron_updates``, ``spikes`` and
-        ``energy_joules`` per device in `SYNOP_ENERGY`, plus ``ann_macs`` (one rate-mode
-        pass) and its energy on CPU/GPU for comparison.
+        ``spikes`` (total) and ``spikes_per_layer``, ``synops`` (spike-driven
+        synaptic operations), ``dense_input_ops`` (MACs of a constant-current first
+        layer), ``neuron_updates``, and ``energy_joules`` per device in
+        `SYNOP_ENERGY`, plus ``ann_macs`` (one rate-mode pass) and its energy on
+        CPU/GPU for comparison.
     """
+    if len(layer_rates) != arch.n_layers - 1:
+        raise ValueError(f"layer_rates: expected {arch.n_layers - 1} hidden layers, "
+                         f"got {len(layer_rates)}")
     n_steps = int(round(seconds / dt))
-    shapes = arch.layer_shapes
-    spikes = [rate * n_out * seconds for rate, (_, n_out) in zip(layer_rates, shapes)]
-    synops = sum(s * fan_out for s, (_, fan_out) in zip(spikes, shapes[1:]))
-    n_in, n_first = shapes[0]
+    spikes, synops = [], 0.0
+    for i, rates in enumerate(layer_rates):
+        fan_out = arch.fan_out(i + 1)
+        rates = np.broadcast_to(np.asarray(rates, dtype=np.float64), fan_out.shape)
+        spikes.append(float(rates.sum() * seconds))
+        synops += float(rates @ fan_out) * seconds
     if input_rate is None:
-        dense_input = n_in * n_first * n_steps
+        dense_input = float(arch.n_connections[0]) * n_steps
     else:
-        synops += input_rate * n_in * seconds * n_first
-        dense_input = 0
-    neuron_updates = sum(n_out for _, n_out in shapes[:-1]) * n_steps
-    ann_macs = sum(a * b for a, b in shapes)
-    energy = {}
-    for device, joules in SYNOP_ENERGY.items():
-        ops = synops + dense_input
-        energy[device] = ops * joules + neuron_updates * NEURON_UPDATE_ENERGY.get(device, 0)
+        fan_in = arch.fan_out(0)
+        rates = np.broadcast_to(np.asarray(input_rate, dtype=np.float64), fan_in.shape)
+        synops += float(rates @ fan_in) * seconds
+        dense_input = 0.0
+    neuron_updates = float(sum(arch.sizes[1:-1])) * n_steps
+    ann_macs = float(sum(arch.n_connections))
+    energy = {device: (synops + dense_input) * joules
+              + neuron_updates * NEURON_UPDATE_ENERGY.get(device, 0.0)
+              for device, joules in SYNOP_ENERGY.items()}
     return {
         "spikes": float(sum(spikes)),
-        "synops": float(synops),
-        "dense_input_ops": float(dense_input),
-        "neuron_updates": float(neuron_updates),
+        "spikes_per_layer": spikes,
+        "synops": synops,
+        "dense_input_ops": dense_input,
+        "neuron_updates": neuron_updates,
         "energy_joules": energy,
-        "ann_macs": float(ann_macs),
+        "ann_macs": ann_macs,
         "ann_energy_joules": {d: ann_macs * SYNOP_ENERGY[d] for d in ("cpu", "gpu")},
     }

@@ -6,7 +6,8 @@ import pytest
 
 from nengo_pc.arch import ConvLayer, init_params, softlif_cnn, softlif_mlp
 from nengo_pc.convert import (
-    build_keras, fold_batch_norm, forward, params_from_keras, train_batch_norm,
+    build_keras, fold_batch_norm, forward, params_from_keras, random_shifts,
+    train_batch_norm,
 )
 from nengo_pc.nengo_net import Presentation
 from nengo_pc.train import TrainConfig, evaluate
@@ -71,3 +72,25 @@ def test_batch_norm_cnn_folds_and_runs_spiking(mnist_data):
                        presentation=Presentation(n_steps=150, synapse="lowpass"))
     # 200 images: one image is 0.5 points
     assert spiking["accuracy"] > rate["accuracy"] - 0.04, (spiking, rate)
+
+
+def test_random_shifts_translate_with_zero_padding():
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0.1, 1.0, (50, 6 * 5 * 2)).astype(np.float32)
+    shifted = random_shifts(images, (6, 5, 2), 2, np.random.default_rng(3))
+    assert shifted.shape == images.shape and shifted.dtype == images.dtype
+    for image, out in zip(images.reshape(-1, 6, 5, 2), shifted.reshape(-1, 6, 5, 2)):
+        # exactly one shift within +-2 maps the image onto the output
+        matches = []
+        for dy in range(-2, 3):
+            for dx in range(-2, 3):
+                expected = np.zeros_like(image)
+                src = image[max(0, dy):6 + min(0, dy), max(0, dx):5 + min(0, dx)]
+                expected[max(0, -dy):6 + min(0, -dy), max(0, -dx):5 + min(0, -dx)] = src
+                matches.append(np.array_equal(expected, out))
+        assert sum(matches) == 1
+    assert random_shifts(images, (6, 5, 2), 0, rng) is images
+    with pytest.raises(ValueError, match="max_shift"):
+        random_shifts(images, (6, 5, 2), -1, rng)
+    with pytest.raises(ValueError, match="max_shift"):
+        random_shifts(images, (6, 5, 2), 5, rng)

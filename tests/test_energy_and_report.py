@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nengo_pc.arch import LIFParams, init_params, mlp, softlif_mlp
-from nengo_pc.energy import SYNOP_ENERGY, hidden_rates, inference_cost
+from nengo_pc.arch import ConvLayer, LIFParams, init_params, mlp, softlif_cnn, softlif_mlp
+from nengo_pc.energy import SYNOP_ENERGY, hidden_rates, inference_cost, neuron_rates
 from nengo_pc.neurons import lif_rate
 from nengo_pc.results import make_record, write_json_atomic
 
@@ -32,6 +32,46 @@ def test_inference_cost_by_hand():
     poisson = inference_cost(arch, [10.0, 20.0], seconds=0.1, dt=0.001, input_rate=50.0)
     assert poisson["dense_input_ops"] == 0
     assert poisson["synops"] == pytest.approx(24 + 50 * 5 * 0.1 * 4)
+
+
+def test_inference_cost_counts_conv_synapses_exactly():
+    # a spike of hidden neuron k drives exactly the outputs that depend on it: count
+    # them by pushing a one-hot activity through the layer with all-ones weights
+    arch = softlif_cnn((5,), conv=(ConvLayer(2, 3, 2), ConvLayer(3, 3, 1)),
+                       input_shape=(9, 9, 1), n_out=4)
+    ones = [np.ones(w) for w in arch.weight_shapes]
+    zeros = [np.zeros(b) for b in arch.bias_shapes]
+
+    def driven(i, k):
+        h = np.zeros((1, arch.sizes[i]))
+        h[0, k] = 1.0
+        return int(np.count_nonzero(arch.linear(i, ones[i], zeros[i], h)))
+
+    rng = np.random.default_rng(0)
+    rates = [rng.uniform(0, 50, n) for n in arch.sizes[1:-1]]
+    pixels = rng.uniform(0, 1, arch.sizes[0])
+    cost = inference_cost(arch, rates, seconds=0.05, dt=0.001, input_rate=100 * pixels)
+    expected = sum(r[k] * driven(i + 1, k) for i, r in enumerate(rates)
+                   for k in range(len(r))) * 0.05
+    expected += sum(100 * pixels[k] * driven(0, k) for k in range(arch.sizes[0])) * 0.05
+    assert cost["synops"] == pytest.approx(expected)
+    assert cost["spikes_per_layer"] == pytest.approx([r.sum() * 0.05 for r in rates])
+    # mean rates use the mean fan-out: the same total for uniform rates
+    uniform = inference_cost(arch, [10.0, 10.0, 10.0], seconds=0.05, dt=0.001)
+    assert uniform["synops"] == pytest.approx(
+        10.0 * 0.05 * sum(arch.n_connections[1:]))
+    assert uniform["dense_input_ops"] == arch.n_connections[0] * 50
+    with pytest.raises(ValueError, match="layer_rates"):
+        inference_cost(arch, [10.0], seconds=0.05, dt=0.001)
+
+
+def test_neuron_rates_average_to_hidden_rates():
+    arch = softlif_mlp((6, 4), n_in=3, n_out=2)
+    params = init_params(arch, seed=1)
+    x = np.random.default_rng(1).uniform(0, 1, (7, 3))
+    per_neuron = neuron_rates(arch, params, x, chunk=3)
+    assert [r.shape for r in per_neuron] == [(6,), (4,)]
+    assert hidden_rates(arch, params, x) == pytest.approx([r.mean() for r in per_neuron])
 
 
 def test_hidden_rates_match_lif_curve():

@@ -48,7 +48,8 @@ def keras_backprop(weights, biases, x, y, activation):
         + [
             tf.keras.layers.Dense(
                 w.shape[1],
-                activation="linear" if i == last else activation,
+                activation="linear" if i == last else (
+                    get_activation("lif").f if activation == "lif" else activation),
                 dtype=dtype,
             )
             for i, w in enumerate(weights)
@@ -235,6 +236,29 @@ def test_relax_descends_energy_to_equilibrium():
     displaced = core.displaced_errors(reference, displacements, args[0], act)
     for a, b in zip(displaced, direct):
         assert np.allclose(a.numpy(), b.numpy(), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("gamma", [1.0, 0.3])
+def test_energy_trace_follows_relax(gamma):
+    weights, biases, x, y = make_mlp((10, 8, 8, 6, 3))
+    trace = pc.energy_trace(weights, biases, x, y, "tanh", n_steps=30, step_size=0.2,
+                            output_precision=gamma)
+    assert trace.shape == (31,) and trace.dtype == np.float64
+    # entry 0: feedforward values, output clamped: gamma times the loss
+    assert np.isclose(trace[0], gamma * loss(weights, biases, x, y), rtol=1e-12)
+    assert np.all(np.diff(trace) <= 0) and trace[-1] < 0.8 * trace[0]
+    # every entry is the energy of the values relax reaches after that many steps
+    act = get_activation("tanh")
+    args = [[tf.constant(w) for w in weights], [tf.constant(b) for b in biases],
+            tf.constant(x), tf.constant(y)]
+    for n in (1, 7, 30):
+        values = [v.numpy() for v in core.relax(*args, act, n, 0.2, gamma)]
+        assert np.isclose(trace[n], pc.energy(weights, biases, values, "tanh", gamma),
+                          rtol=1e-10)
+    with pytest.raises(ValueError, match="step_size"):
+        pc.energy_trace(weights, biases, x, y, "tanh", n_steps=3, step_size=-1.0)
+    with pytest.raises(ValueError, match="n_steps"):
+        pc.energy_trace(weights, biases, x, y, "tanh", n_steps=0)
 
 
 @pytest.mark.parametrize("gamma", [1.0, 0.1])
@@ -441,7 +465,7 @@ def test_importing_pc_does_not_import_tensorflow():
         "assert 'tensorflow' not in sys.modules, 'tensorflow imported'; "
         "assert set(pc.VARIANTS) == {'standard', 'fixed_prediction', 'zil', "
         "'incremental'}; "
-        "assert set(pc.ACTIVATIONS) == {'tanh', 'relu', 'sigmoid', 'linear'}"
+        "assert set(pc.ACTIVATIONS) == {'tanh', 'relu', 'sigmoid', 'linear', 'lif'}"
     )
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
 

@@ -4,7 +4,8 @@ The PC family's face of the learning-rule interface is `weight_updates`: paramet
 and a batch in, one (dW, db) per layer out, for the variants in `VARIANTS`
 (``"standard"`` inference learning, ``"fixed_prediction"``, ``"zil"`` and
 ``"incremental"``). `backprop_updates` is the backprop reference with the same
-signature and sign, and `energy` the PC energy of given value nodes.
+signature and sign, `energy` the PC energy of given value nodes and `energy_trace`
+the energy at every step of standard inference.
 
 Submodules:
 
@@ -25,6 +26,7 @@ _LAZY = {
     "weight_updates": "numerics",
     "backprop_updates": "numerics",
     "energy": "numerics",
+    "energy_trace": "numerics",
 }
 
 __all__ = ["ACTIVATIONS", "VARIANTS", *_LAZY]

@@ -325,6 +325,36 @@ def relax(weights, biases, x, y, act, n_steps, step_size, output_precision=1.0):
     return displaced_values(reference, displacements)
 
 
+def energy_trace(weights, biases, x, y, act, n_steps, step_size, output_precision=1.0):
+    """The energy F at every step of standard PC inference (`relax`).
+
+    Parameters
+    ----------
+    weights, biases, x, y, act, n_steps, step_size, output_precision
+        As for `relax`.
+
+    Returns
+    -------
+    tf.Tensor
+        Shape ``(n_steps + 1,)``: F (summed over the batch, computed from the
+        displacements without cancellation) at the feedforward start with the output
+        clamped (entry 0) and after each inference step.
+    """
+    reference = feedforward(weights, biases, x, act.f)
+    displacements = initial_displacements(reference, y)
+    energies = []
+    for step in range(n_steps + 1):
+        errors = displaced_errors(reference, displacements, weights, act)
+        weighted = _precision_weighted(errors, output_precision)
+        energies.append(sum(tf.reduce_sum(e * g) for e, g in zip(errors, weighted)) / 2)
+        if step < n_steps:
+            values = displaced_values(reference, displacements)
+            slopes = [act.df(v) for v in values[1:-1]]
+            displacements = value_step(displacements, errors, weights, slopes, step_size,
+                                       output_precision)
+    return tf.stack(energies)
+
+
 def standard_updates(
     weights, biases, x, y, act, n_steps, step_size, output_precision=1.0
 ):

@@ -342,3 +342,44 @@ def energy(weights, biases, values, activation="tanh", output_precision=1.0):
         output_precision,
     )
     return result.numpy()
+
+
+def energy_trace(weights, biases, x, y, activation="tanh", n_steps=20, step_size=0.1,
+                 output_precision=1.0):
+    """The energy F at every step of standard PC inference, output clamped to ``y``.
+
+    Inference starts at the feedforward pass with the output clamped and takes
+    ``n_steps`` synchronous gradient steps on F (the inference of the
+    ``"standard"`` variant of `weight_updates`).
+
+    Parameters
+    ----------
+    weights, biases, x, y, activation
+        As for `weight_updates`.
+    n_steps : int
+        Inference steps (>= 1).
+    step_size : float
+        Inference step size (> 0).
+    output_precision : float
+        Precision gamma (> 0) of the output error.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n_steps + 1,)``, F summed over the batch before the first step and
+        after each step, in the dtype of the inputs.
+    """
+    check_choice("activation", activation, ACTIVATIONS)
+    weights, biases, x, y = _checked(weights, biases, x, y)
+    options = resolve_options("standard", len(weights), n_steps, step_size,
+                              output_precision=output_precision)
+    return core.energy_trace(
+        [tf.constant(w) for w in weights],
+        [tf.constant(b) for b in biases],
+        tf.constant(x),
+        tf.constant(y),
+        get_activation(activation),
+        options["n_steps"],
+        options["step_size"],
+        options["output_precision"],
+    ).numpy()

@@ -184,7 +184,11 @@ def main(argv=None):
     parser.add_argument("--n-test", type=cli.positive_int, default=10000,
                         help="classify the first N test images (default: 10000)")
     parser.add_argument("--no-train", action="store_true",
-                        help="evaluate RUN_DIR/params.npz instead of training")
+                        help="evaluate RUN_DIR/params.npz (or --params) instead of "
+                             "training")
+    parser.add_argument("--params", default=None,
+                        help="with --no-train: the .npz to evaluate, e.g. a network "
+                             "saved by benchmarks/pc_mlp.py --params-dir")
     parser.add_argument("--settle-time", type=cli.positive_float, default=0.2,
                         help="simulated seconds per image (default: 0.2)")
     parser.add_argument("--sweep-time", type=float, default=0.15,
@@ -204,6 +208,11 @@ def main(argv=None):
 
     out = Path(args.run_dir)
     params_path = out / "params.npz"
+    if args.params is not None:
+        if not args.no_train:
+            parser.error("--params: only with --no-train (training writes "
+                         "RUN_DIR/params.npz)")
+        params_path = Path(args.params)
     data = load_dataset("mnist", data_dir=args.data_dir)
     test = data.test.subset(min(args.n_test, len(data.test)))
     seconds, history, train_config = {}, None, None

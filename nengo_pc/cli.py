@@ -62,10 +62,14 @@ def existing_dir(text):
 
 #: ``--rule`` choices: ``backprop`` uses `nengo_pc.train`, the rest `nengo_pc.pc.train`
 TRAIN_RULES = ("backprop", "bp-mse", "pc-standard", "pc-fixed-prediction", "pc-zil",
-               "pc-incremental")
+               "pc-incremental", "fa", "dfa", "eqprop", "chl")
 _PC_RULES = {"bp-mse": "bp", "pc-standard": "standard",
              "pc-fixed-prediction": "fixed_prediction", "pc-zil": "zil",
-             "pc-incremental": "incremental"}
+             "pc-incremental": "incremental", "fa": "fa", "dfa": "dfa",
+             "eqprop": "eqprop", "chl": "chl"}
+#: ``--rule`` choices trained and classified by the free phase of an energy-based
+#: network (`nengo_pc.pc.baselines`) rather than by the feedforward pass
+_ENERGY_RULES = ("eqprop", "chl")
 
 
 def _add_data_options(parser):
@@ -131,14 +135,28 @@ def _build_parser():
                             "default), or the vectorised predictive-coding family with "
                             "squared-error loss: pc-standard, pc-fixed-prediction, "
                             "pc-zil, pc-incremental, and bp-mse (backprop on the same "
-                            "loss, their reference)")
+                            "loss, their reference); baselines on the same loss: fa "
+                            "(feedback alignment), dfa (direct feedback alignment), "
+                            "eqprop (equilibrium propagation) and chl (contrastive "
+                            "Hebbian learning; eqprop and chl need --activation "
+                            "sigmoid or tanh)")
     train.add_argument("--n-steps", type=positive_int, default=None,
-                       help="PC rules: inference steps (default: the variant's)")
+                       help="PC rules: inference steps (default: the variant's); "
+                            "eqprop, chl: free-phase steps (default: 20)")
     train.add_argument("--step-size", type=positive_float, default=None,
                        help="PC rules: inference step size (default: the variant's)")
     train.add_argument("--output-precision", type=positive_float, default=1.0,
                        help="PC rules: weight of the output error (gamma; small = "
                             "weak feedback, closer to backprop; default: 1)")
+    train.add_argument("--beta", type=positive_float, default=None,
+                       help="eqprop: nudging strength (default: 0.2; < 1 with "
+                            "symmetric nudging)")
+    train.add_argument("--symmetric-nudging", default=None,
+                       action=argparse.BooleanOptionalAction,
+                       help="eqprop: nudge with +beta and -beta (default: on)")
+    train.add_argument("--nudged-steps", type=positive_int, default=None,
+                       help="eqprop: steps of each nudged phase; chl: of the clamped "
+                            "phase (default: 8)")
     train.add_argument("--backend", default="nengo_dl", choices=BACKENDS,
                        help="backprop: train the Nengo network in nengo_dl or the "
                             "keras model; the test set is classified with the same "
@@ -218,14 +236,22 @@ def _train(args):
         # check the PC options before any data are read
         from nengo_pc.pc.train import PCTrainConfig
 
+        # the baselines' options only when given, so the config's defaults apply
+        extra = {name: value for name, value in (
+            ("beta", args.beta), ("symmetric_nudging", args.symmetric_nudging),
+            ("nudged_steps", args.nudged_steps)) if value is not None}
         try:
             config = PCTrainConfig(rule=_PC_RULES[args.rule], epochs=args.epochs,
                                    batch_size=args.batch_size, learning_rate=args.lr,
                                    lr_schedule=args.lr_schedule, n_steps=args.n_steps,
                                    step_size=args.step_size,
                                    output_precision=args.output_precision,
-                                   seed=args.seed)
+                                   seed=args.seed, **extra)
             config.inference_options(arch.n_layers)
+            if args.rule in _ENERGY_RULES:
+                from nengo_pc.pc.baselines import check_energy_activation
+
+                check_energy_activation(arch.activation)
         except ValueError as err:
             raise _UsageError(f"--rule {args.rule}: {err}") from None
     data = load_dataset(args.dataset, data_dir=args.data_dir,
@@ -249,9 +275,16 @@ def _train(args):
                           progress=not args.quiet)
     train_seconds = time.perf_counter() - t0
     params_path = out_dir / "params.npz"
+    # energy-based runs store how they classify, for 'evaluate'
+    energy = ({"free_steps": config.inference_options(arch.n_layers)["n_steps"]}
+              if args.rule in _ENERGY_RULES else {})
     save_params(params_path, arch, result.params, dataset=args.dataset,
-                epochs=args.epochs, model=args.model, rule=args.rule)
-    test = evaluate(arch, result.params, data.test, backend=args.backend)
+                epochs=args.epochs, model=args.model, rule=args.rule, **energy)
+    if args.rule in _ENERGY_RULES:
+        test = _evaluate_free_phase(arch, result.params, data.test, args.rule,
+                                    energy["free_steps"])
+    else:
+        test = evaluate(arch, result.params, data.test, backend=args.backend)
 
     record = make_record(
         "train",
@@ -273,6 +306,19 @@ def _train(args):
     return record
 
 
+def _evaluate_free_phase(arch, params, split, rule, free_steps):
+    """Classify with the free phase of an energy-based network (eqprop, chl)."""
+    from nengo_pc.pc.train import PCTrainConfig, evaluate_pc
+
+    config = PCTrainConfig(rule=_PC_RULES[rule], n_steps=free_steps)
+    t0 = time.perf_counter()
+    metrics = evaluate_pc(arch, params, split, config)
+    seconds = time.perf_counter() - t0
+    metrics.update(seconds=seconds,
+                   images_per_second=len(split) / seconds if seconds > 0 else math.inf)
+    return metrics
+
+
 def _evaluate(args):
     from nengo_pc.arch import load_params
     from nengo_pc.data import load_dataset
@@ -292,6 +338,11 @@ def _evaluate(args):
     if args.n_examples is not None:
         split = split.subset(min(args.n_examples, len(split)))
     presentation = None
+    energy_rule = meta.get("rule") in _ENERGY_RULES
+    if energy_rule and args.mode == "spiking":
+        raise _UsageError(f"--mode spiking: the model in {run_dir} was trained with "
+                          f"{meta['rule']} and classifies by its free phase, which "
+                          "has no spiking version")
     if args.mode == "spiking":
         if arch.activation != "lif":
             raise _UsageError(f"--mode spiking: the model in {run_dir} uses "
@@ -302,13 +353,21 @@ def _evaluate(args):
         presentation = Presentation(n_steps=args.n_steps, dt=args.dt,
                                     synapse=args.synapse, tau=args.tau,
                                     input_coding=args.input_coding, readout=args.readout)
-    metrics = evaluate(arch, params, split, backend=args.backend,
-                       batch_size=args.batch_size, presentation=presentation)
+    if energy_rule:
+        # an energy-based network is not the feedforward Nengo network: it is
+        # classified by its free phase, in TensorFlow, whatever --backend says
+        metrics = _evaluate_free_phase(arch, params, split, meta["rule"],
+                                       meta["free_steps"])
+        backend = "free-phase"
+    else:
+        metrics = evaluate(arch, params, split, backend=args.backend,
+                           batch_size=args.batch_size, presentation=presentation)
+        backend = args.backend
     record = make_record(
         "evaluate",
         config={"run_dir": str(run_dir), "params": str(params_path),
                 "architecture": arch.to_dict(), "dataset": dataset, "split": args.split,
-                "n_examples": len(split), "backend": args.backend,
+                "n_examples": len(split), "backend": backend,
                 "batch_size": args.batch_size, "data_dir": args.data_dir,
                 "mode": args.mode,
                 "presentation": presentation.to_dict() if presentation else None},
@@ -320,7 +379,7 @@ def _evaluate(args):
     path = write_json_atomic(args.out or run_dir / "evaluate.json", record)
     mode = (f"spiking {presentation.seconds * 1000:g} ms" if presentation else "rate")
     print(f"{args.split} accuracy {100 * metrics['accuracy']:.2f}% "
-          f"({dataset}, {len(split)} images, {args.backend}, {mode}); record: {path}")
+          f"({dataset}, {len(split)} images, {backend}, {mode}); record: {path}")
     return record
 
 

@@ -10,7 +10,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from nengo_pc.arch import init_params, load_params, mlp
+from nengo_pc.arch import LIFParams, init_params, load_params, mlp
 from nengo_pc.pc.train import (
     RULES,
     PCTrainConfig,
@@ -128,12 +128,13 @@ def test_invalid_combinations(small_train):
     with pytest.raises(ValueError, match="n_steps"):  # Z-IL needs one step per layer
         train_pc(SMALL, small_train, PCTrainConfig(rule="zil", n_steps=2),
                  progress=False)
-    with pytest.raises(ValueError, match="activation"):
-        train_pc(mlp((8,), activation="lif"), small_train, PCTrainConfig(),
-                 progress=False)
+    with pytest.raises(ValueError, match="^arch: .*default LIFParams"):
+        train_pc(mlp((8,), activation="lif", lif=LIFParams(tau_ref=0.004)), small_train,
+                 PCTrainConfig(), progress=False)
     with pytest.raises(ValueError, match="batch_size"):
         train_pc(SMALL, small_train, PCTrainConfig(batch_size=1000), progress=False)
-    assert set(RULES) == {"bp", "standard", "fixed_prediction", "zil", "incremental"}
+    assert set(RULES) == {"bp", "standard", "fixed_prediction", "zil", "incremental",
+                          "fa", "dfa", "eqprop", "chl"}
 
 
 def test_checkpoint_written_each_epoch(tmp_path, small_train, monkeypatch):

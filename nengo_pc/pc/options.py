@@ -11,8 +11,9 @@ import numbers
 VARIANTS = ("standard", "fixed_prediction", "zil", "incremental")
 
 #: Hidden nonlinearities f. The output layer is always linear and the input is never
-#: passed through f.
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
+#: passed through f. ``"lif"`` is the soft-LIF rate curve of the default
+#: `nengo_pc.arch.LIFParams` (see `check_lif_params`).
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear", "lif")
 
 #: Options each variant accepts through ``**variant_options``.
 VARIANT_OPTIONS = {
@@ -51,6 +52,39 @@ def check_choice(name, value, choices):
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name}: must be one of {choices}, got {value!r}")
     return value
+
+
+def check_lif_params(name, arch):
+    """Raise ValueError naming ``name`` unless a ``"lif"`` ``arch`` uses default LIF
+    parameters.
+
+    The PC path's ``"lif"`` nonlinearity (`nengo_pc.pc.activations`) is one fixed
+    curve: ``f(v) = amplitude * soft-LIF rate(v)`` with the default
+    `nengo_pc.arch.LIFParams` (tau_rc 0.02 s, tau_ref 0.002 s, amplitude 0.01,
+    smoothing 0.02), threshold 1, gain 1 and bias 0 -- NengoDL's ``SoftLIFRate``
+    with ``sigma = lif_smoothing``. Other parameters would silently train one curve
+    and run another, so they are refused. Architectures with other activations pass.
+
+    Parameters
+    ----------
+    name : str
+        Argument name, used in the message.
+    arch : nengo_pc.arch.Architecture
+        The network.
+
+    Returns
+    -------
+    Architecture
+        ``arch``, unchanged.
+    """
+    from nengo_pc.arch import LIFParams  # pylint: disable=import-outside-toplevel
+
+    if getattr(arch, "activation", None) == "lif" and arch.lif != LIFParams():
+        raise ValueError(
+            f"{name}: predictive coding with 'lif' neurons uses the default "
+            f"LIFParams() ({LIFParams()}); got {arch.lif}"
+        )
+    return arch
 
 
 def _positive_real(name, value):

@@ -21,6 +21,12 @@ At test time a PC network whose output is free relaxes to the feedforward pass (
 errors are zero there), so a PC-trained network is evaluated, and validated, with
 the feedforward pass (`nengo_pc.rates.forward`).
 
+The baselines of `nengo_pc.pc.baselines` train the same way: feedback alignment
+(``"fa"``) and direct feedback alignment (``"dfa"``) on the feedforward network,
+equilibrium propagation (``"eqprop"``) and contrastive Hebbian learning (``"chl"``)
+on the energy-based network with the same layers, which is trained, validated and
+evaluated by its free phase (`evaluate_pc` with the config).
+
 Each epoch also records how well every layer's update points along the backprop
 gradient: the cosine between the rule's update and ``-dL/dW`` (weights and biases
 of a layer together) on a fixed probe batch, with the parameters at the end of the
@@ -34,7 +40,7 @@ import time
 import numpy as np
 
 from nengo_pc.arch import Params, init_params, save_params
-from nengo_pc.pc.options import ACTIVATIONS, VARIANTS, resolve_options
+from nengo_pc.pc.options import ACTIVATIONS, VARIANTS, check_lif_params, resolve_options
 from nengo_pc.rates import forward
 from nengo_pc.train import (
     LR_SCHEDULES,
@@ -46,11 +52,29 @@ from nengo_pc.train import (
     make_optimizer,
 )
 
-#: Learning rules `train_pc` knows: backprop, then the PC variants.
-RULES = ("bp",) + VARIANTS
+#: Feedback-alignment rules of `nengo_pc.pc.baselines` (named here too, so that the
+#: rules can be listed without importing TensorFlow).
+FEEDBACK_RULES = ("fa", "dfa")
 
-#: Keras optimisers `train_pc` can use.
-OPTIMIZERS = ("adam", "sgd")
+#: Energy-based rules of `nengo_pc.pc.baselines`: trained and evaluated by their
+#: free phase.
+ENERGY_RULES = ("eqprop", "chl")
+
+#: Learning rules `train_pc` knows: backprop, the PC variants, then the baselines.
+RULES = ("bp",) + VARIANTS + FEEDBACK_RULES + ENERGY_RULES
+
+#: Free-phase and nudged-phase sweeps of the energy-based rules when not given.
+ENERGY_STEPS = (20, 8)
+
+#: Keras optimisers `train_pc` can use: Adam, plain SGD, and SGD with momentum
+#: `MOMENTUM` (``"momentum"``; the optimiser FA, DFA and EqProp were published with:
+#: it keeps each update proportional to the rule's error signal, where Adam would
+#: blow the small, initially unaligned hidden-layer updates of FA/DFA up to
+#: full-size steps).
+OPTIMIZERS = ("adam", "sgd", "momentum")
+
+#: Momentum coefficient of ``optimizer="momentum"``.
+MOMENTUM = 0.9
 
 #: Examples in the fixed probe batch on which update/gradient alignment is measured.
 ALIGNMENT_BATCH = 500
@@ -72,9 +96,11 @@ class PCTrainConfig:
     Parameters
     ----------
     rule : str
-        Learning rule, one of `RULES`: ``"bp"`` (backprop of the squared error) or a
+        Learning rule, one of `RULES`: ``"bp"`` (backprop of the squared error), a
         PC variant of `nengo_pc.pc.VARIANTS` (``"standard"``, ``"fixed_prediction"``,
-        ``"zil"``, ``"incremental"``).
+        ``"zil"``, ``"incremental"``), or a baseline of `nengo_pc.pc.baselines`:
+        ``"fa"``, ``"dfa"`` (fixed random feedback matrices drawn from
+        ``[seed, 2]``), ``"eqprop"``, ``"chl"``.
     epochs : int
         Passes over the training set (>= 1).
     batch_size : int
@@ -86,11 +112,14 @@ class PCTrainConfig:
     lr_schedule : str
         ``"constant"`` or ``"cosine"`` (cosine decay to zero over all epochs).
     optimizer : str
-        ``"adam"`` (the optimiser of `nengo_pc.train.make_optimizer`) or ``"sgd"``.
+        ``"adam"`` (the optimiser of `nengo_pc.train.make_optimizer`), ``"sgd"``, or
+        ``"momentum"`` (SGD with momentum `MOMENTUM`, not Nesterov).
     n_steps : int or None
         Inference iterations of the PC rule; None for the variant's default (20 for
         ``"standard"`` and ``"incremental"``, the number of layers L for
-        ``"fixed_prediction"`` and ``"zil"``). Ignored by ``"bp"``.
+        ``"fixed_prediction"`` and ``"zil"``). For ``"eqprop"`` and ``"chl"`` the
+        sweeps of the free phase (default 20), which is also how they classify.
+        Ignored by ``"bp"``, ``"fa"`` and ``"dfa"``.
     step_size : float or None
         Inference step size; None for the variant's default (0.1 for
         ``"standard"`` and ``"incremental"``, 1.0 for the exact variants). Ignored
@@ -101,7 +130,16 @@ class PCTrainConfig:
     output_precision : float
         Precision gamma (> 0) of the output error (see `nengo_pc.pc.core`); small
         values are the weak-feedback regime in which standard PC approaches
-        backprop. Ignored by ``"bp"``.
+        backprop. Used by the PC variants only.
+    beta : float
+        Nudging strength of ``"eqprop"`` (> 0, and < 1 with symmetric nudging);
+        ignored by the other rules.
+    symmetric_nudging : bool
+        ``"eqprop"``: nudge with +beta and -beta and take the difference over
+        2 beta (Laborieux et al. 2021) instead of +beta against the free phase.
+    nudged_steps : int or None
+        Sweeps of each nudged phase of ``"eqprop"``, or of the clamped phase of
+        ``"chl"``; None for 8.
     seed : int
         Seeds parameter initialisation, data order, the probe batch and TensorFlow.
 
@@ -124,6 +162,9 @@ class PCTrainConfig:
     n_steps: int | None = None
     step_size: float | None = None
     output_precision: float = 1.0
+    beta: float = 0.2
+    symmetric_nudging: bool = True
+    nudged_steps: int | None = None
     seed: int = 0
 
     def __post_init__(self):
@@ -150,6 +191,21 @@ class PCTrainConfig:
         if self.output_precision is None:
             raise ValueError("output_precision: must be a finite number > 0, got None")
         _optional_positive("output_precision", self.output_precision)
+        if self.beta is None:
+            raise ValueError("beta: must be a finite number > 0, got None")
+        _optional_positive("beta", self.beta)
+        if not isinstance(self.symmetric_nudging, (bool, np.bool_)):
+            raise ValueError(
+                f"symmetric_nudging: must be True or False, got "
+                f"{self.symmetric_nudging!r}"
+            )
+        if self.symmetric_nudging and self.rule == "eqprop" and self.beta >= 1:
+            # the -beta phase has a minimiser only while 1 - beta > 0
+            raise ValueError(
+                f"beta: symmetric nudging needs beta < 1, got {self.beta!r}"
+            )
+        if self.nudged_steps is not None:
+            _require_int("nudged_steps", self.nudged_steps, low=1)
 
     def inference_options(self, n_layers):
         """The PC options this config resolves to for a network of ``n_layers``.
@@ -164,15 +220,27 @@ class PCTrainConfig:
         dict
             ``n_steps``, ``step_size`` and ``output_precision`` with the variant's
             defaults filled in (see `nengo_pc.pc.options.resolve_options`); empty
-            for ``"bp"``.
+            for ``"bp"``, ``"fa"`` and ``"dfa"``; for ``"eqprop"`` and ``"chl"``
+            ``n_steps`` (free phase), ``nudged_steps``, ``beta`` and
+            ``symmetric`` (the last two as used: ``"chl"`` clamps).
 
         Raises
         ------
         ValueError
             Naming the option, e.g. ``n_steps`` below L for ``"zil"``.
         """
-        if self.rule == "bp":
+        if self.rule == "bp" or self.rule in FEEDBACK_RULES:
             return {}
+        if self.rule in ENERGY_RULES:
+            free, nudged = ENERGY_STEPS
+            eqprop = self.rule == "eqprop"
+            return {
+                "n_steps": free if self.n_steps is None else self.n_steps,
+                "nudged_steps": nudged if self.nudged_steps is None
+                else self.nudged_steps,
+                "beta": self.beta if eqprop else None,
+                "symmetric": bool(self.symmetric_nudging) if eqprop else False,
+            }
         options = resolve_options(
             self.rule, n_layers, self.n_steps, self.step_size,
             output_precision=self.output_precision,
@@ -207,7 +275,8 @@ def _make_optimizer(config, steps_per_epoch):
         # share it
         return make_optimizer(config, steps_per_epoch)
     return tf.keras.optimizers.SGD(
-        learning_rate=_learning_rate_schedule(config, steps_per_epoch)
+        learning_rate=_learning_rate_schedule(config, steps_per_epoch),
+        momentum=MOMENTUM if config.optimizer == "momentum" else 0.0,
     )
 
 
@@ -240,6 +309,15 @@ class _Trainer:
             tf.Variable(np.asarray(b, np.float32), name=f"b{i}")
             for i, b in enumerate(params.biases)
         ]
+        self.feedback = None
+        if config.rule in FEEDBACK_RULES:
+            from nengo_pc.pc.baselines import random_feedback
+
+            # fixed for the whole run, from a stream of their own
+            self.feedback = [
+                tf.constant(m) for m in
+                random_feedback(arch.sizes, config.rule, [config.seed, 2])
+            ]
         self.optimizer = _make_optimizer(config, steps_per_epoch)
         self.schedule = _learning_rate_schedule(config, steps_per_epoch)
         batch_spec = [
@@ -275,6 +353,8 @@ class _Trainer:
         rule = self.config.rule
         if rule == "bp":
             return core.backprop(weights, biases, x, y, self.arch.activation), batch
+        if rule in FEEDBACK_RULES or rule in ENERGY_RULES:
+            return self._baseline_updates(weights, biases, x, y), batch
         learning_rate = None
         scale = batch
         if rule == "incremental":
@@ -288,11 +368,49 @@ class _Trainer:
         )
         return updates, scale
 
+    def _baseline_updates(self, weights, biases, x, y):
+        """(dW, db) per layer (batch sums) of a rule of `nengo_pc.pc.baselines`."""
+        from nengo_pc.pc import baselines
+
+        rule, activation, options = self.config.rule, self.arch.activation, self.options
+        if rule == "fa":
+            return baselines.feedback_alignment_updates(
+                weights, biases, x, y, activation, self.feedback)
+        if rule == "dfa":
+            return baselines.direct_feedback_alignment_updates(
+                weights, biases, x, y, activation, self.feedback)
+        if rule == "eqprop":
+            return baselines.eqprop_updates(
+                weights, biases, x, y, activation, options["n_steps"],
+                options["nudged_steps"], options["beta"], options["symmetric"])
+        return baselines.chl_updates(weights, biases, x, y, activation,
+                                     options["n_steps"], options["nudged_steps"])
+
+    def _reference(self, weights, biases, x, y):
+        """The gradient the rule's update is compared with (as an update)."""
+        if self.config.rule in ENERGY_RULES:
+            from nengo_pc.pc.baselines import free_phase_gradient
+
+            # BPTT through the free phase the network predicts with
+            return free_phase_gradient(weights, biases, x, y, self.arch.activation,
+                                       self.options["n_steps"])
+        return self.core.backprop(weights, biases, x, y, self.arch.activation)
+
     def _loss(self, weights, biases, x, y):
-        """Mean over the batch of ||y - y_hat||^2 / 2 at the feedforward pass."""
+        """Mean over the batch of ||y - y_hat||^2 / 2 at the network's prediction.
+
+        The prediction is the feedforward pass, or the end of the free phase for the
+        energy-based rules.
+        """
         tf = self.tf
-        f = _tf_activation(self.arch.activation)
-        y_hat = self.core.feedforward(weights, biases, x, f)[-1]
+        if self.config.rule in ENERGY_RULES:
+            from nengo_pc.pc.baselines import free_phase_output
+
+            y_hat = free_phase_output(weights, biases, x, self.arch.activation,
+                                      self.options["n_steps"])
+        else:
+            f = _tf_activation(self.arch.activation)
+            y_hat = self.core.feedforward(weights, biases, x, f)[-1]
         batch = tf.cast(tf.shape(x)[0], tf.float32)
         return tf.reduce_sum(tf.square(y - y_hat)) / 2 / batch
 
@@ -322,7 +440,7 @@ class _Trainer:
         # zero at the very end of training, where the rule's total would vanish)
         last = tf.maximum(self.optimizer.iterations - 1, 0)
         updates, _ = self._updates(weights, biases, x, y, last)
-        reference = self.core.backprop(weights, biases, x, y, self.arch.activation)
+        reference = self._reference(weights, biases, x, y)
         cosines = []
         for (dw, db), (gw, gb) in zip(updates, reference):
             # in float64, so that equal float32 updates give a cosine of 1 to
@@ -333,7 +451,11 @@ class _Trainer:
         return tf.stack(cosines)
 
     def alignment(self, x, y):
-        """Per-layer cosine of the rule's update with -dL/dW (None if undefined)."""
+        """Per-layer cosine of the rule's update with -dL/dW (None if undefined).
+
+        L is the loss at the feedforward pass, or at the end of the unrolled free
+        phase (backprop through time) for the energy-based rules.
+        """
         result = self.alignment_fn(x, y).numpy()
         return [float(dot / norms) if norms > 0 else None for dot, norms in result]
 
@@ -356,8 +478,22 @@ def _tf_activation(name):
     return get_activation(name).f
 
 
-def squared_error_loss(arch, params, split, batch_size=2000):
-    """Mean over examples of ||one_hot - logits||^2 / 2 at the feedforward pass.
+def _free_phase_logits(arch, params, images, config):
+    """Outputs of the energy-based network at the end of its free phase."""
+    import tensorflow as tf
+
+    from nengo_pc.pc.baselines import free_phase_output
+
+    weights = [tf.constant(np.asarray(w, np.float32)) for w in params.weights]
+    biases = [tf.constant(np.asarray(b, np.float32)) for b in params.biases]
+    n_steps = config.inference_options(arch.n_layers)["n_steps"]
+    y_hat = free_phase_output(weights, biases, tf.constant(np.asarray(images, np.float32)),
+                              arch.activation, n_steps)
+    return y_hat.numpy().astype(np.float64)
+
+
+def squared_error_loss(arch, params, split, batch_size=2000, config=None):
+    """Mean over examples of ||one_hot - logits||^2 / 2 at the network's prediction.
 
     The loss `train_pc` minimises, for validation.
 
@@ -368,6 +504,10 @@ def squared_error_loss(arch, params, split, batch_size=2000):
     split : nengo_pc.data.Split
     batch_size : int
         Examples per numpy forward pass (bounds memory).
+    config : PCTrainConfig, optional
+        For ``"eqprop"`` and ``"chl"``, the prediction is the end of the free phase
+        of ``config.n_steps`` sweeps; otherwise (and by default) the feedforward
+        pass.
 
     Returns
     -------
@@ -375,8 +515,14 @@ def squared_error_loss(arch, params, split, batch_size=2000):
     logits : ndarray
         Shape (N, n_out), for `nengo_pc.train.classification_metrics`.
     """
+    if config is not None and config.rule in ENERGY_RULES:
+        def predict(images):
+            return _free_phase_logits(arch, params, images, config)
+    else:
+        def predict(images):
+            return forward(arch, params, images)
     logits = np.concatenate([
-        forward(arch, params, split.images[i:i + batch_size])
+        predict(split.images[i:i + batch_size])
         for i in range(0, len(split), batch_size)
     ])
     targets = np.eye(arch.sizes[-1], dtype=np.float64)[split.labels]
@@ -384,14 +530,20 @@ def squared_error_loss(arch, params, split, batch_size=2000):
     return loss, logits
 
 
-def evaluate_pc(arch, params, split):
-    """Classify ``split`` with the feedforward pass of PC- or BP-trained parameters.
+def evaluate_pc(arch, params, split, config=None):
+    """Classify ``split`` with the network ``config.rule`` trained.
+
+    That is the feedforward pass for backprop, the PC variants, ``"fa"`` and
+    ``"dfa"`` (and when ``config`` is None), and the end of the free phase of the
+    energy-based network for ``"eqprop"`` and ``"chl"``.
 
     Parameters
     ----------
     arch : Architecture
     params : Params
     split : nengo_pc.data.Split
+    config : PCTrainConfig, optional
+        The training config (its rule and free-phase ``n_steps``).
 
     Returns
     -------
@@ -401,7 +553,11 @@ def evaluate_pc(arch, params, split):
         loss of `train_pc`) and ``n_examples``.
     """
     _check_split("split", split, arch)
-    squared_error, logits = squared_error_loss(arch, params, split)
+    if config is not None and not isinstance(config, PCTrainConfig):
+        raise ValueError(
+            f"config: must be a PCTrainConfig or None, got {type(config).__name__}"
+        )
+    squared_error, logits = squared_error_loss(arch, params, split, config=config)
     metrics = classification_metrics(logits, split.labels)
     metrics.update(squared_error=squared_error, n_examples=len(split))
     return metrics
@@ -492,13 +648,15 @@ def train_pc(
     ----------
     arch : Architecture
         The network; its hidden activation must be one of
-        `nengo_pc.pc.ACTIVATIONS` (not ``"lif"``).
+        `nengo_pc.pc.ACTIVATIONS` (``"lif"`` with the default LIF parameters,
+        `nengo_pc.pc.options.check_lif_params`), and for ``"eqprop"`` and
+        ``"chl"`` one of `nengo_pc.pc.baselines.ENERGY_ACTIVATIONS` (bounded).
     train : nengo_pc.data.Split
         Training images (flattened) and integer labels.
     config : PCTrainConfig
         Rule, optimiser, epochs, inference options, seed.
     validation : nengo_pc.data.Split, optional
-        Classified with the feedforward pass after every epoch.
+        Classified after every epoch, as `evaluate_pc` does.
     params : Params, optional
         Initial parameters; default ``init_params(arch, config.seed)``.
     checkpoint_path : str or Path, optional
@@ -540,6 +698,11 @@ def train_pc(
             f"activation: the PC trainer supports {', '.join(ACTIVATIONS)}, "
             f"got {arch.activation!r}"
         )
+    check_lif_params("arch", arch)
+    if config.rule in ENERGY_RULES:
+        from nengo_pc.pc.baselines import check_energy_activation
+
+        check_energy_activation(arch.activation)
     _check_split("train", train, arch)
     if validation is not None:
         _check_split("validation", validation, arch)
@@ -589,13 +752,14 @@ def train_pc(
                 f"rule {rule!r}: parameters or training loss became non-finite in "
                 f"epoch {epoch} (learning_rate={config.learning_rate}); try a "
                 f"smaller learning_rate"
-                + ("" if rule == "bp" else " or step_size")
+                + ("" if rule == "bp" or rule in FEEDBACK_RULES + ENERGY_RULES
+                   else " or step_size")
             )
         entry = {"epoch": epoch, "loss": loss, "seconds": seconds,
                  "alignment": trainer.alignment(probe_x, probe_y)}
         current = trainer.params()
         if validation is not None:
-            metrics = evaluate_pc(arch, current, validation)
+            metrics = evaluate_pc(arch, current, validation, config)
             entry["val_accuracy"] = metrics["accuracy"]
             entry["val_loss"] = metrics["squared_error"]
         history.append(entry)

@@ -1,0 +1,229 @@
+"""The comparison table: every learning rule against backprop, from saved run records.
+
+Reads the run records under a results directory -- ``benchmarks/compare_rules.py``
+(one per data set, rule and seed), ``benchmarks/spiking_mlp.py`` and
+``benchmarks/spiking_pc.py`` records saved there as ``<dataset>/<name>_seed<k>.json``
+-- and writes one row per method with: test accuracy as mean +- standard deviation
+over the seeds found (and how many), epochs, seconds per epoch, the final per-layer
+cosine of the method's update with the backprop gradient (minimum over layers, mean
+over seeds), synaptic operations per inference for spiking runs, and which of the six
+problems backprop has with biology each method addresses, with one line of
+justification. Never trains; methods without records are listed as "not run".
+
+Writes Markdown (``--markdown``) and CSV (``--csv``) and prints the Markdown.
+
+Usage::
+
+    python analysis/comparison_table.py results/compare \\
+        --markdown results/comparison_table.md --csv results/comparison_table.csv
+"""
+
+import argparse
+import csv
+import math
+import sys
+from pathlib import Path
+
+try:
+    import nengo_pc  # noqa: F401
+except ImportError:  # run as a script from a checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from nengo_pc.results import read_record  # noqa: E402  (after the path fix-up)
+
+DATASETS = ("mnist", "fashion_mnist")
+_DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+
+#: The six problems of backprop with biology (Bengio et al. 2015; the thesis):
+#: weight transport, derivative, linear feedback, spiking, timing, target.
+PROBLEMS = ("weight transport", "derivative", "linear feedback", "spiking", "timing",
+            "target")
+
+#: Per method: (label, record name, {problem: "yes" | "partly"}, justification).
+#: Problems not listed are not addressed.
+METHODS = (
+    ("BP", "bp", {}, "the reference: exact gradients through a separate, linear "
+     "backward pass with W^T and f'"),
+    ("FA", "fa", {"weight transport": "yes"}, "errors return through fixed random "
+     "matrices B, not W^T; still a separate backward pass using f'"),
+    ("DFA", "dfa", {"weight transport": "yes", "timing": "partly"}, "the output error "
+     "reaches every layer at once through fixed random matrices: no W^T, no "
+     "layer-by-layer backward sweep"),
+    ("EqProp", "eqprop", {"weight transport": "partly", "derivative": "yes",
+                          "linear feedback": "yes"},
+     "one recurrent network computes both phases with its own nonlinear dynamics; "
+     "needs symmetric weights and two phases"),
+    ("CHL", "chl", {"weight transport": "partly", "derivative": "yes",
+                    "linear feedback": "yes"},
+     "Hebbian difference between a free and an output-clamped phase of one "
+     "recurrent network; symmetric weights"),
+    ("PC standard", "standard", {"timing": "partly", "linear feedback": "partly"},
+     "local pre-times-post-error updates after inference settles; errors flow "
+     "through W^T and f' within the network's own dynamics"),
+    ("PC fixed prediction", "fixed_prediction", {},
+     "equals BP, but predictions must be held at their feedforward values during "
+     "inference"),
+    ("PC Z-IL", "zil", {}, "equals BP, but each layer must learn at an exact "
+     "inference step (precise timing) and W^T is used"),
+    ("PC incremental", "incremental", {"timing": "yes", "linear feedback": "partly"},
+     "values and weights change together at every step: no phases, no waiting "
+     "for convergence"),
+    ("soft-LIF spiking MLP", "spiking_mlp", {"spiking": "yes"},
+     "spiking LIF inference; trained offline with BP through soft-LIF rates"),
+    ("spiking PC", "spiking_pc", {"spiking": "yes", "timing": "partly"},
+     "the PC network with spiking LIF activities: spiking inference; local "
+     "learning rules"),
+)
+
+
+def _accuracy(record):
+    m = record["metrics"]
+    for key in ("test_accuracy", "spiking_test_accuracy"):
+        if key in m:
+            return m[key]
+    raise ValueError(f"record has no test accuracy: {sorted(m)}")
+
+
+def _epochs(record):
+    config = record["config"]
+    train = config.get("train") or {}
+    return train.get("epochs")
+
+
+def _synops(record):
+    cost = record.get("cost_per_inference") or {}
+    constant = cost.get("constant_input") or {}
+    return constant.get("synops")
+
+
+def collect(results_dir):
+    """Records under ``results_dir`` grouped as {(name, dataset): [record, ...]}."""
+    groups = {}
+    for path in sorted(Path(results_dir).glob("*/*_seed*.json")):
+        dataset = path.parent.name
+        name = path.name.rsplit("_seed", 1)[0]
+        groups.setdefault((name, dataset), []).append(read_record(path))
+    return groups
+
+
+def _mean_std(values):
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, None
+    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+    return mean, math.sqrt(var)
+
+
+def rows(groups):
+    """One dict per method of `METHODS`, with its measured columns."""
+    table = []
+    for label, name, addressed, why in METHODS:
+        row = {"method": label}
+        epochs, per_epoch, alignment, synops = set(), [], [], []
+        for dataset in DATASETS:
+            records = groups.get((name, dataset), [])
+            if records:
+                mean, std = _mean_std([100 * _accuracy(r) for r in records])
+                row[f"{dataset}_mean"], row[f"{dataset}_std"] = mean, std
+                row[f"{dataset}_seeds"] = len(records)
+            for r in records:
+                epochs.add(_epochs(r))
+                if "per_epoch" in r["seconds"]:
+                    per_epoch.append(r["seconds"]["per_epoch"])
+                if r["metrics"].get("final_alignment_min") is not None:
+                    alignment.append(r["metrics"]["final_alignment_min"])
+                if _synops(r) is not None:
+                    synops.append(_synops(r))
+        row["epochs"] = "/".join(str(e) for e in sorted(e for e in epochs if e)) or None
+        row["seconds_per_epoch"] = sum(per_epoch) / len(per_epoch) if per_epoch else None
+        row["bp_alignment"] = sum(alignment) / len(alignment) if alignment else None
+        row["synops"] = sum(synops) / len(synops) if synops else None
+        for problem in PROBLEMS:
+            row[problem] = addressed.get(problem, "no")
+        row["why"] = why
+        table.append(row)
+    return table
+
+
+def _fmt_accuracy(row, dataset):
+    if f"{dataset}_mean" not in row:
+        return "not run"
+    std = row[f"{dataset}_std"]
+    spread = f" +- {std:.2f}" if std is not None else ""
+    return f"{row[f'{dataset}_mean']:.2f}{spread} (n={row[f'{dataset}_seeds']})"
+
+
+def _fmt(value, spec):
+    return "-" if value is None else format(value, spec)
+
+
+def markdown(table, provenance=""):
+    """The table as Markdown, then the justification lines."""
+    marks = {"yes": "yes", "partly": "partly", "no": ""}
+    head = (["method", "MNIST test %", "Fashion-MNIST test %", "epochs", "s/epoch",
+             "BP cosine", "synops/inference"] + list(PROBLEMS))
+    lines = ["| " + " | ".join(head) + " |",
+             "| " + " | ".join(["---"] + ["---:"] * 6 + [":---:"] * len(PROBLEMS)) + " |"]
+    for row in table:
+        cells = [row["method"], _fmt_accuracy(row, "mnist"),
+                 _fmt_accuracy(row, "fashion_mnist"), row["epochs"] or "-",
+                 _fmt(row["seconds_per_epoch"], ".1f"), _fmt(row["bp_alignment"], ".3f"),
+                 _fmt(row["synops"], ".3g")]
+        cells += [marks[row[p]] for p in PROBLEMS]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines += [f"- **{row['method']}**: {row['why']}." for row in table]
+    if provenance:
+        lines += ["", provenance]
+    return "\n".join(lines)
+
+
+def write_csv(table, path):
+    fields = (["method"] + [f"{d}_{k}" for d in DATASETS for k in ("mean", "std", "seeds")]
+              + ["epochs", "seconds_per_epoch", "bp_alignment", "synops"]
+              + list(PROBLEMS) + ["why"])
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        for row in table:
+            writer.writerow({k: row.get(k) for k in fields})
+    return path
+
+
+def _provenance(groups):
+    records = [r for rs in groups.values() for r in rs]
+    if not records:
+        return ""
+    dates = sorted(r["created"][:10] for r in records)
+    machine = records[0]["machine"]
+    return (f"Measured {dates[0]} to {dates[-1]} on {machine['processor']}, "
+            f"{machine['cpu_count']} cores, no GPU ({len(records)} runs). BP cosine: "
+            f"per-layer cosine of the rule's update with the backprop gradient after "
+            f"the last epoch, minimum over layers, mean over runs (EqProp and CHL: "
+            f"with the gradient through their own free phase).")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("results_dir", nargs="?", default="results/compare")
+    parser.add_argument("--markdown", default=None, help="write the Markdown here")
+    parser.add_argument("--csv", default=None, help="write the CSV here")
+    args = parser.parse_args(argv)
+    if not Path(args.results_dir).is_dir():
+        parser.error(f"results_dir: {args.results_dir} is not a directory")
+    groups = collect(args.results_dir)
+    table = rows(groups)
+    text = markdown(table, _provenance(groups))
+    if args.markdown:
+        path = Path(args.markdown)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n")
+    if args.csv:
+        write_csv(table, args.csv)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -117,6 +117,10 @@ def energy(values, weights, biases, f, output_precision=1.0):
         Scalar.
     """
     errors = prediction_errors(values, predictions(values, weights, biases, f))
+    return _energy_of_errors(errors, output_precision)
+
+
+def _energy_of_errors(errors, output_precision):
     weighted = _precision_weighted(errors, output_precision)
     return sum(tf.reduce_sum(e * g) for e, g in zip(errors, weighted)) / 2
 
@@ -343,15 +347,11 @@ def energy_trace(weights, biases, x, y, act, n_steps, step_size, output_precisio
     reference = feedforward(weights, biases, x, act.f)
     displacements = initial_displacements(reference, y)
     energies = []
-    for step in range(n_steps + 1):
-        errors = displaced_errors(reference, displacements, weights, act)
-        weighted = _precision_weighted(errors, output_precision)
-        energies.append(sum(tf.reduce_sum(e * g) for e, g in zip(errors, weighted)) / 2)
-        if step < n_steps:
-            values = displaced_values(reference, displacements)
-            slopes = [act.df(v) for v in values[1:-1]]
-            displacements = value_step(displacements, errors, weights, slopes, step_size,
-                                       output_precision)
+    for _ in range(n_steps + 1):
+        # (the step after the last energy is computed but not used)
+        errors, displacements = _inference_step(
+            reference, displacements, weights, act, step_size, output_precision)
+        energies.append(_energy_of_errors(errors, output_precision))
     return tf.stack(energies)
 
 

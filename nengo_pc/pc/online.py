@@ -1,0 +1,701 @@
+"""Online learning of the predictive-coding network, spiking, minibatched in NengoDL.
+
+`train_online` trains a `~nengo_pc.pc.network.PredictiveCodingNetwork` from scratch
+while it runs in ``nengo_dl.Simulator``: every training image is *presented* to the
+network (one simulator call per minibatch of images, every image from rest) with the
+schedule
+
+1. ``sweep_time`` in mode ``"sweep"``: the output is free and the top-down feedback
+   off, so the values settle to the network's current prediction (the feedforward
+   pass);
+2. ``settle_time`` in mode ``"clamped"``: the output is pulled to the one-hot target
+   and PC inference relaxes the hidden values;
+3. ``learn_time`` of learning (still clamped): every prediction connection changes by
+   its presynaptic activity times its postsynaptic error, every bias connection by
+   the error, as the network's `nengo.PES` rules would.
+
+With ``spiking=True`` the network's signed populations spike (see `network_options`),
+and the learning products are taken from the spikes: the presynaptic spike train of
+each step (unfiltered, as PES's ``pre_synapse=None``) times the postsynaptic error
+decoded from the error population's spikes through the network's synapse.
+
+**Why the rule is not `nengo.PES` inside NengoDL.** NengoDL 3.6 runs PES with
+``minibatch_size > 1``, but it gives every minibatch item its *own copy* of the
+learned weights (``tensor_graph.mark_signals`` makes every signal a learning rule
+modifies minibatched, "to learn independently in each minibatch"): the items never
+combine their updates, and ``sim.data[conn].weights`` has shape ``(batch, post,
+pre)``. Besides not being minibatch learning, the per-item copies are slow: a
+784-256-10 spiking network took 250 ms per step at batch 100 with PES (2.5 ms per
+image-step) against 10 ms without (0.1 ms per image-step). Here the network is
+therefore built without PES rules (shared, non-minibatched weights) and the same
+local rule is applied by this module: over the learning phase of each presentation
+it sums, over the minibatch and the phase's steps,
+
+    dW_l = learning_rate * dt * sum_{b, t} a_{l-1}(b, t)^T e~_l(b, t),
+    db_l = learning_rate * dt * sum_{b, t} e~_l(b, t),
+
+with a_{l-1} the presynaptic activity of the prediction connection (the input for
+l = 1, f(x_{l-1}) otherwise), e~_l = e_l / gamma for hidden layers and e~_L = e_L
+(gamma the output precision), exactly the per-step change the network documents for
+its PES rules. Each example thus changes the weights by what PES would have changed
+them by on its own; the minibatch only delays the change to the end of the call
+(as PES's change reaches the weights one step late). Every quantity in the update is
+local to its connection: presynaptic activity and postsynaptic error. The new
+parameters are written into the simulator's connection weights before the next
+minibatch.
+
+With ``feedback="transpose"`` the feedback connections (which carry e_l back to
+layer l - 1 through B_l, initially a copy of W_l) learn by the same local product
+(their presynaptic e_l times the activity a_{l-1} at their target), so B_l stays
+equal to W_l: the symmetric learning that PC assumes. With ``feedback="random"``
+B_l is fixed and random (feedback alignment).
+
+**Evaluation.** A PC network whose output is free settles to the feedforward pass
+(every error is zero there), so the learned parameters are evaluated on
+``eval_split`` with `nengo_pc.rates.forward` -- the fixed point of the free network in
+rate mode. ``eval_spiking > 0`` also classifies that many ``eval_split`` images with
+the spiking network itself (mode ``"sweep"`` then ``"free"``, output averaged over the
+last ``average_time``).
+"""
+
+import dataclasses
+import inspect
+import math
+import numbers
+import time
+import warnings
+
+import nengo
+import numpy as np
+
+from nengo_pc.arch import Architecture, Params, init_params, save_params
+from nengo_pc.rates import forward
+from nengo_pc.train import _check_split, _log
+
+#: Ways of feeding the input image to the network.
+INPUT_CODINGS = ("constant", "poisson")
+
+#: Feedback schemes (see `train_online`).
+FEEDBACK = ("transpose", "random")
+
+
+def _positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}: must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _nonnegative(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name}: must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _integer(name, value, low, optional=False):
+    if optional and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name}: must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _synapse(name, value):
+    """None, a time constant in seconds (a `nengo.Lowpass`) or a nengo Synapse."""
+    if value is None or isinstance(value, nengo.synapses.Synapse):
+        return value
+    return nengo.Lowpass(_positive(name, value))
+
+
+def network_options(arch, spiking, amplitude=0.002, synapse=0.002):
+    """Keyword arguments making `PredictiveCodingNetwork` spike (or not).
+
+    The network decides what spiking means for ``arch``: if it has a ``spiking``
+    switch that accepts the architecture's activation (``"lif"``: LIF activities,
+    spiking pairs), that switch is used. Otherwise (e.g. ``"relu"``, whose
+    activities have no spiking neuron in the network) only the signed pair
+    populations spike, as `nengo.SpikingRectifiedLinear` neurons, and the
+    activities stay rate neurons: a mixed network. Either way the pairs fire at
+    ``|z| / amplitude`` Hz for a signal z and the connections get ``synapse``.
+
+    Parameters
+    ----------
+    arch : Architecture
+    spiking : bool
+    amplitude : float
+        Signal carried by one spike of a pair neuron (> 0).
+    synapse : float or nengo.synapses.Synapse or None
+        Connection synapse of a spiking network (time constant in seconds).
+
+    Returns
+    -------
+    options : dict
+        Keyword arguments for `PredictiveCodingNetwork`.
+    kind : str
+        ``"rate"``, ``"spiking"`` (the network's spiking mode) or ``"spiking pairs"``
+        (the mixed network).
+    """
+    from nengo_pc.pc import network  # noqa: PLC0415
+
+    if not spiking:
+        return {}, "rate"
+    options = {"synapse": _synapse("synapse", synapse),
+               "pair_neuron_type": nengo.SpikingRectifiedLinear(
+                   amplitude=_positive("amplitude", amplitude))}
+    supported = getattr(network, "SPIKING_ACTIVATIONS", ())
+    if "spiking" in inspect.signature(network.PredictiveCodingNetwork).parameters \
+            and arch.activation in supported:
+        options["spiking"] = True
+        return options, "spiking"
+    return options, "spiking pairs"
+
+
+@dataclasses.dataclass
+class OnlineResult:
+    """What `train_online` returns.
+
+    Attributes
+    ----------
+    params : Params
+        The learned parameters (read back from the simulator).
+    history : list of dict
+        One entry per evaluation, in order of ``samples`` (training images presented
+        so far, 0 for the initial parameters): ``samples``, ``seconds`` (training
+        time so far, evaluations excluded), ``accuracy`` (rate-mode feedforward
+        accuracy on ``eval_split``, the free network's fixed point),
+        ``train_accuracy`` (fraction of the images presented since the previous
+        entry that the network classified correctly at the end of their sweep
+        phase, i.e. before learning from them; None at 0 and without a sweep) and, with
+        ``eval_spiking``, ``spiking_accuracy`` and ``spiking_agreement`` (fraction
+        of those images on which the spiking network and the feedforward pass
+        agree).
+    config : dict
+        Every setting of the run (JSON-serialisable).
+    build_seconds : float
+        Time to build the network and simulator.
+    train_seconds : float
+        Time spent presenting training images and updating weights.
+    eval_seconds : float
+        Time spent evaluating.
+    """
+
+    params: Params
+    history: list
+    config: dict
+    build_seconds: float
+    train_seconds: float
+    eval_seconds: float
+
+
+class _WeightWriter:
+    """Writes parameters into the live connection weights of a NengoDL simulator.
+
+    The network is built without learning rules, so its weights are shared by the
+    minibatch (not minibatched) and live in the simulator's base-parameter
+    variables; this replaces the rows of one connection's weight signal.
+    """
+
+    def __init__(self, sim):
+        import tensorflow as tf  # noqa: PLC0415
+
+        self.tf = tf
+        self.sim = sim
+
+    def write(self, conn, value):
+        graph = self.sim.tensor_graph
+        sig = graph.signals[self.sim.model.sig[conn]["weights"]]
+        if sig.minibatched:
+            raise RuntimeError(
+                f"{conn}: the weights are minibatched (a learning rule on the "
+                f"connection?); train_online needs a network without PES rules"
+            )
+        base = graph.base_params[sig.key]
+        value = np.asarray(value, dtype=base.dtype.as_numpy_dtype).reshape(sig.shape)
+        base.scatter_update(self.tf.IndexedSlices(value, sig.tf_indices))
+
+
+def _pair_decoder(n):
+    eye = np.eye(n)
+    return np.hstack([eye, -eye])
+
+
+class _Layout:
+    """Connection transforms of a `PredictiveCodingNetwork` as functions of params.
+
+    Mirrors the transforms the network documents (prediction ``-[W^T; -W^T]`` after
+    the pair decoder ``D = [I, -I]`` when the presynaptic population is a pair
+    population, bias ``-[b; -b]``, feedback ``[c; -c]`` with ``c = scale * B D``).
+    `check` compares them with a freshly built simulator, so that a change of the
+    network's wiring is reported rather than silently mis-trained.
+    """
+
+    def __init__(self, net):
+        self.net = net
+        self.arch = net.arch
+        self.gamma = net.output_precision
+
+    def pairs_pre(self, l):
+        return self.net.activities[l - 1] is None
+
+    def prediction(self, l, w):
+        wt = np.asarray(w, np.float64).T
+        if self.pairs_pre(l):
+            # -[W^T; -W^T] @ [I, -I], without the matrix product
+            return np.block([[-wt, wt], [wt, -wt]])
+        return np.vstack([-wt, wt])
+
+    @staticmethod
+    def bias(b):
+        b = np.asarray(b, np.float64)
+        return -np.concatenate([b, -b])[:, None]
+
+    def feedback(self, l, back):
+        scale = self.gamma if l == self.arch.n_layers else 1.0
+        c = scale * np.asarray(back, np.float64) @ _pair_decoder(self.arch.sizes[l])
+        return np.vstack([c, -c])
+
+    def check(self, sim, params):
+        net = self.net
+        for l in range(1, self.arch.n_layers + 1):
+            pairs = [
+                (net.prediction_connections[l], self.prediction(l, params.weights[l - 1])),
+                (net.bias_connections[l], self.bias(params.biases[l - 1])),
+            ]
+            if net.feedback_connections[l] is not None:
+                pairs.append((net.feedback_connections[l],
+                              self.feedback(l, net.feedback_matrices[l])))
+            for conn, expected in pairs:
+                got = np.asarray(sim.data[conn].weights)
+                if got.shape != expected.shape or not np.allclose(
+                        got, expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max()):
+                    raise RuntimeError(
+                        f"{conn}: the network's connection weights do not have the "
+                        f"layout train_online writes (shape {got.shape}, expected "
+                        f"{expected.shape}); nengo_pc.pc.network has changed and "
+                        f"nengo_pc.pc.online._Layout needs updating"
+                    )
+
+
+def _one_hot(labels, n):
+    return np.eye(n, dtype=np.float32)[labels]
+
+
+def _poisson_input(images, n_steps, dt, max_rate, rng):
+    """Poisson spike trains of the images, scaled so that their mean is the image.
+
+    The spikes of `nengo_pc.processes.PoissonRateCode` (count ~ Poisson(x max_rate dt)
+    per step), drawn here in numpy for the whole minibatch at once (NengoDL would
+    call a Python step function per item and step), and divided by
+    ``max_rate * dt`` instead of ``dt`` so that they average to the intensity x the
+    network expects.
+    """
+    expected = np.repeat(images[:, None, :] * (max_rate * dt), n_steps, axis=1)
+    return (rng.poisson(expected) / (max_rate * dt)).astype(np.float32)
+
+
+def train_online(
+    arch,
+    train,
+    *,
+    params=None,
+    spiking=True,
+    learning_rate=0.5,
+    batch_size=20,
+    n_samples=None,
+    epochs=1,
+    sweep_time=0.03,
+    settle_time=0.02,
+    learn_time=0.01,
+    dt=0.001,
+    tau=0.005,
+    synapse=0.002,
+    amplitude=0.0002,
+    output_precision=1.0,
+    feedback="transpose",
+    input_coding="constant",
+    max_rate=500.0,
+    eval_split=None,
+    eval_every=10000,
+    eval_spiking=0,
+    average_time=0.01,
+    checkpoint_path=None,
+    seed=0,
+    network_kwargs=None,
+    progress=True,
+):
+    """Train a PC network online, in (spiking) NengoDL, with local learning rules.
+
+    See the module docstring for the presentation schedule, the rule and why it is
+    applied by this function rather than by `nengo.PES` inside NengoDL.
+
+    Parameters
+    ----------
+    arch : Architecture
+        An MLP whose activation `PredictiveCodingNetwork` supports; the network
+        decides which populations exist and how they spike.
+    train : nengo_pc.data.Split or tuple
+        Training images (flattened, intensities in [0, 1] for ``"poisson"``) and
+        integer labels, the targets being one-hot; or a tuple ``(inputs, targets)``
+        of arrays for regression (no training accuracy is then recorded).
+    params : Params, optional
+        Initial parameters; default ``init_params(arch, seed)`` (learning from
+        scratch).
+    spiking : bool
+        Spiking network (`network_options`) or rate network (exact, no synapses).
+    learning_rate : float
+        Rate of the local rule per second of learning phase (> 0): each example
+        changes W_l by about ``learning_rate * learn_time * a^T e~``, an SGD step of
+        size ``learning_rate * learn_time`` per example on the squared error.
+    batch_size : int
+        Images presented in parallel by one simulator call; their updates are summed
+        and applied after the call.
+    n_samples : int, optional
+        Training images to present (rounded down to whole minibatches); default
+        ``epochs`` passes over ``train``. A fresh permutation starts every pass.
+    epochs : int
+        Passes over ``train`` when ``n_samples`` is None.
+    sweep_time, settle_time, learn_time : float
+        Seconds of the three phases of a presentation (sweep and settle >= 0,
+        learn > 0).
+    dt : float
+        Simulator time step (> 0).
+    tau : float
+        Inference time constant of the network (> 0).
+    synapse : float or nengo.synapses.Synapse or None
+        Connection synapse of the spiking network (seconds for a lowpass).
+    amplitude : float
+        Signal per spike of the spiking pair neurons (> 0).
+    output_precision : float
+        gamma of the network (> 0): weight of the output error in the feedback.
+    feedback : str
+        ``"transpose"`` (B = W, kept equal by the same local rule) or ``"random"``
+        (fixed random B).
+    input_coding : str
+        ``"constant"`` (the image, constant during the presentation) or
+        ``"poisson"`` (Poisson spike trains at ``intensity * max_rate`` Hz, scaled
+        by ``1 / max_rate``).
+    max_rate : float
+        Poisson rate for intensity 1 (> 0).
+    eval_split : nengo_pc.data.Split, optional
+        Evaluated (rate-mode feedforward pass) at 0 samples, every ``eval_every``
+        samples and at the end.
+    eval_every : int
+        Training samples between evaluations (rounded up to whole minibatches).
+    eval_spiking : int
+        Also classify this many ``eval_split`` images with the spiking network at
+        every evaluation (0: never). Its presentation is ``sweep_time +
+        settle_time`` (sweep, then free inference).
+    average_time : float
+        Seconds over which the spiking output is averaged when classifying (> 0, at
+        most a presentation).
+    checkpoint_path : str or Path, optional
+        Parameters written there (atomically) at every evaluation, with metadata
+        ``samples``.
+    seed : int
+        Seeds the initial parameters, the data order, the network, the simulator and
+        the Poisson inputs.
+    network_kwargs : dict, optional
+        Further keyword arguments of `PredictiveCodingNetwork` (override the ones
+        derived from ``spiking``).
+    progress : bool
+        Print a line per evaluation on stderr.
+
+    Returns
+    -------
+    OnlineResult
+
+    Raises
+    ------
+    ValueError
+        Naming the argument that is out of range or of the wrong type.
+    FloatingPointError
+        If the weights become non-finite (naming the samples seen).
+    """
+    import nengo_dl  # noqa: PLC0415
+    from nengo_dl import graph_optimizer  # noqa: PLC0415
+
+    from nengo_pc.pc.network import PredictiveCodingNetwork, pair_encoders  # noqa
+
+    # -- arguments
+    if not isinstance(arch, Architecture):
+        raise ValueError(f"arch: expected an Architecture, got {type(arch).__name__}")
+    if isinstance(train, tuple) and len(train) == 2:
+        # (inputs, targets): regression, no labels
+        train_x = np.asarray(train[0], np.float32)
+        train_y = np.asarray(train[1], np.float32)
+        if train_x.ndim != 2 or train_x.shape[1] != arch.sizes[0] \
+                or train_y.shape != (len(train_x), arch.sizes[-1]):
+            raise ValueError(
+                f"train: expected inputs (N, {arch.sizes[0]}) and targets "
+                f"(N, {arch.sizes[-1]}), got {train_x.shape} and {train_y.shape}")
+        train_labels = None
+    elif hasattr(train, "images") and hasattr(train, "labels"):
+        _check_split("train", train, arch)
+        train_x, train_labels = train.images, train.labels
+        train_y = None
+    else:
+        raise ValueError(
+            f"train: expected a data Split or an (inputs, targets) tuple, got "
+            f"{type(train).__name__}")
+    if not isinstance(spiking, (bool, np.bool_)):
+        raise ValueError(f"spiking: must be True or False, got {spiking!r}")
+    learning_rate = _positive("learning_rate", learning_rate)
+    batch_size = _integer("batch_size", batch_size, 1)
+    if batch_size > len(train_x):
+        raise ValueError(
+            f"batch_size: {batch_size} is larger than the training set "
+            f"({len(train_x)} examples)")
+    epochs = _integer("epochs", epochs, 1)
+    n_samples = _integer("n_samples", n_samples, 1, optional=True)
+    if n_samples is None:
+        n_samples = epochs * len(train_x)
+    n_batches = n_samples // batch_size
+    if n_batches == 0:
+        raise ValueError(
+            f"n_samples: {n_samples} is less than one minibatch ({batch_size})")
+    dt = _positive("dt", dt)
+    sweep_time = _nonnegative("sweep_time", sweep_time)
+    settle_time = _nonnegative("settle_time", settle_time)
+    learn_time = _positive("learn_time", learn_time)
+    tau = _positive("tau", tau)
+    synapse = _synapse("synapse", synapse)
+    amplitude = _positive("amplitude", amplitude)
+    output_precision = _positive("output_precision", output_precision)
+    if feedback not in FEEDBACK:
+        raise ValueError(f"feedback: {feedback!r} is not one of {', '.join(FEEDBACK)}")
+    if input_coding not in INPUT_CODINGS:
+        raise ValueError(
+            f"input_coding: {input_coding!r} is not one of {', '.join(INPUT_CODINGS)}")
+    max_rate = _positive("max_rate", max_rate)
+    if input_coding == "poisson" and (train_x.min() < 0 or train_x.max() > 1):
+        raise ValueError("train: Poisson input coding needs intensities in [0, 1]")
+    if eval_split is not None:
+        _check_split("eval_split", eval_split, arch)
+    eval_every = _integer("eval_every", eval_every, 1)
+    eval_spiking = _integer("eval_spiking", eval_spiking, 0)
+    if eval_spiking and eval_split is None:
+        raise ValueError("eval_spiking: needs an eval_split")
+    average_time = _positive("average_time", average_time)
+    seed = _integer("seed", seed, 0)
+    if network_kwargs is not None and not isinstance(network_kwargs, dict):
+        raise ValueError(f"network_kwargs: expected a dict, got {network_kwargs!r}")
+    n_sweep, n_settle = int(round(sweep_time / dt)), int(round(settle_time / dt))
+    n_learn = max(1, int(round(learn_time / dt)))
+    n_steps = n_sweep + n_settle + n_learn
+    n_average = int(round(average_time / dt))
+    if not 1 <= n_average <= n_steps:
+        raise ValueError(
+            f"average_time: must be between dt and a presentation "
+            f"({n_steps * dt:g} s), got {average_time!r}")
+
+    config = {
+        "arch": arch.to_dict(), "spiking": bool(spiking), "learning_rate": learning_rate,
+        "batch_size": batch_size, "n_samples": n_batches * batch_size,
+        "epochs": epochs, "sweep_time": sweep_time, "settle_time": settle_time,
+        "learn_time": learn_time, "dt": dt, "tau": tau,
+        "synapse": None if synapse is None else str(synapse), "amplitude": amplitude,
+        "output_precision": output_precision, "feedback": feedback,
+        "input_coding": input_coding, "max_rate": max_rate,
+        "n_eval": None if eval_split is None else len(eval_split),
+        "eval_every": eval_every, "eval_spiking": eval_spiking,
+        "average_time": average_time, "seed": seed,
+        "network_kwargs": {k: repr(v) for k, v in (network_kwargs or {}).items()},
+        "per_example_step": learning_rate * n_learn * dt,
+    }
+
+    # -- network and simulator
+    start = time.perf_counter()
+    params = init_params(arch, seed) if params is None else params
+    if not isinstance(params, Params):
+        raise ValueError(f"params: expected a Params, got {type(params).__name__}")
+    params.check(arch)
+    weights = [np.array(w, np.float64) for w in params.weights]
+    biases = [np.array(b, np.float64) for b in params.biases]
+    options, network_kind = network_options(arch, spiking, amplitude, synapse)
+    options.update(network_kwargs or {})
+    config["network"] = network_kind
+    net = PredictiveCodingNetwork(
+        arch, Params([w.astype(np.float32) for w in weights],
+                     [b.astype(np.float32) for b in biases]),
+        tau=tau, output_precision=output_precision, feedback=feedback, seed=seed,
+        label="pc online", **options)
+    layout = _Layout(net)
+    n_layers, sizes = arch.n_layers, arch.sizes
+    # the mode schedule of the current kind of call (NengoDL evaluates the control
+    # node for every step of a call when it generates the call's inputs)
+    schedule = [None]
+    net.mode = lambda t: schedule[0](t)
+
+    def training_mode(t):
+        k = t / dt - 0.5  # step k + 1 runs at t = (k + 1) dt
+        if k < n_sweep:
+            return "sweep"
+        return "clamped"
+
+    def eval_mode(t):
+        return "sweep" if t / dt - 0.5 < n_sweep else "free"
+
+    with net:
+        nengo_dl.configure_settings(
+            # not inference_only: that turns some weights (e.g. of the bias
+            # connections) into build-time constants, which could not be updated
+            stateful=False, keep_history=False,
+            # operator merging makes this network many times slower (see
+            # nengo_pc.pc.network.settled_outputs)
+            planner=graph_optimizer.noop_planner,
+            sorter=graph_optimizer.noop_order_signals,
+        )
+        pre_probes, error_probes = [None], [None]
+        for l in range(1, n_layers + 1):
+            if layout.pairs_pre(l):  # the decoded pair signal: what D r passes on
+                probe = nengo.Probe(net.values[l - 1], synapse=None,
+                                    solver=nengo.solvers.NoSolver(
+                                        pair_encoders(sizes[l - 1])))
+            else:  # the presynaptic neurons' output, as PES's pre_synapse=None
+                probe = nengo.Probe(net.prediction_connections[l].pre_obj, synapse=None)
+            # the error as PES's error connection sees it: through the synapse
+            err = nengo.Probe(net.errors[l], synapse=net.synapse,
+                              solver=nengo.solvers.NoSolver(pair_encoders(sizes[l])))
+            for p in (probe, err):
+                net.config[p].keep_history = True
+            pre_probes.append(probe)
+            error_probes.append(err)
+        out_probe = nengo.Probe(net.values[-1], synapse=None,
+                                solver=nengo.solvers.NoSolver(pair_encoders(sizes[-1])))
+        net.config[out_probe].keep_history = True
+
+    rng = np.random.default_rng(seed)
+    input_rng = np.random.default_rng([seed, 1])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="No GPU support detected")
+        sim = nengo_dl.Simulator(net, dt=dt, minibatch_size=batch_size, seed=seed,
+                                 progress_bar=False)
+    with sim:
+        layout.check(sim, Params(weights, biases))
+        writer = _WeightWriter(sim)
+        build_seconds = time.perf_counter() - start
+
+        def inputs(images):
+            if input_coding == "poisson":
+                return _poisson_input(images, n_steps, dt, max_rate, input_rng)
+            return np.repeat(images[:, None, :].astype(np.float32), n_steps, axis=1)
+
+        def present(images, targets, mode):
+            schedule[0] = mode
+            feed = {net.input: inputs(images)}
+            feed[net.target] = np.repeat(targets[:, None, :], n_steps, axis=1)
+            return sim.predict_on_batch(feed)
+
+        def current():
+            return Params([w.astype(np.float32) for w in weights],
+                          [b.astype(np.float32) for b in biases])
+
+        def spiking_outputs(images):
+            outputs = np.zeros((len(images), sizes[-1]))
+            for s in range(0, len(images), batch_size):
+                batch = images[s:s + batch_size]
+                m = len(batch)
+                if m < batch_size:  # NengoDL needs whole minibatches
+                    batch = np.concatenate(
+                        [batch, np.zeros((batch_size - m, batch.shape[1]), batch.dtype)])
+                out = present(batch, np.zeros((batch_size, sizes[-1]), np.float32),
+                              eval_mode)
+                outputs[s:s + m] = out[out_probe][:m, -n_average:].mean(axis=1)
+            return outputs
+
+        history = []
+        eval_seconds = [0.0]
+        train_seconds = 0.0
+
+        def evaluate(samples, correct, presented):
+            t0 = time.perf_counter()
+            entry = {"samples": samples, "seconds": train_seconds,
+                     "train_accuracy": correct / presented if presented else None}
+            p = current()
+            if eval_split is not None:
+                logits = forward(arch, p, eval_split.images)
+                predicted = logits.argmax(axis=1)
+                entry["accuracy"] = float(np.mean(predicted == eval_split.labels))
+                if eval_spiking:
+                    n = min(eval_spiking, len(eval_split))
+                    spiked = spiking_outputs(eval_split.images[:n]).argmax(axis=1)
+                    entry["spiking_accuracy"] = float(
+                        np.mean(spiked == eval_split.labels[:n]))
+                    entry["spiking_agreement"] = float(np.mean(spiked == predicted[:n]))
+            history.append(entry)
+            if checkpoint_path is not None:
+                save_params(checkpoint_path, arch, p, samples=samples)
+            eval_seconds[0] += time.perf_counter() - t0
+            if progress:
+                parts = [f"[pc:online] {samples}/{n_batches * batch_size} samples"]
+                if entry["train_accuracy"] is not None:
+                    parts.append(f"train acc {100 * entry['train_accuracy']:.2f}%")
+                if "accuracy" in entry:
+                    parts.append(f"test acc {100 * entry['accuracy']:.2f}%")
+                if "spiking_accuracy" in entry:
+                    parts.append(f"spiking {100 * entry['spiking_accuracy']:.2f}%")
+                parts.append(f"{train_seconds:.0f} s")
+                _log("  ".join(parts))
+
+        evaluate(0, 0, 0)
+        order = np.empty(0, dtype=np.int64)
+        correct = presented = 0
+        next_eval = eval_every
+        n_out = sizes[-1]
+        for k in range(n_batches):
+            t0 = time.perf_counter()
+            if len(order) < batch_size:
+                # a fresh pass over the data (the tail of the last pass first)
+                order = np.concatenate([order, rng.permutation(len(train_x))])
+            index, order = order[:batch_size], order[batch_size:]
+            images = np.asarray(train_x[index], np.float32)
+            if train_labels is None:
+                labels, targets = None, train_y[index]
+            else:
+                labels = train_labels[index]
+                targets = _one_hot(labels, n_out)
+            out = present(images, targets, training_mode)
+            if n_sweep > 0 and labels is not None:
+                # online accuracy: the prediction at the end of the sweep, before
+                # learning from the image
+                swept = out[out_probe][:, max(0, n_sweep - n_average):n_sweep]
+                correct += int(np.sum(swept.mean(axis=1).argmax(axis=1) == labels))
+                presented += batch_size
+            # the local rule, summed over the learning phase and the minibatch
+            scale = learning_rate * dt
+            for l in range(1, n_layers + 1):
+                pre = out[pre_probes[l]][:, -n_learn:]
+                err = out[error_probes[l]][:, -n_learn:]
+                pre = pre.reshape(-1, sizes[l - 1])
+                err = err.reshape(-1, sizes[l])
+                if l < n_layers:
+                    err = err / output_precision
+                dw = scale * (pre.T.astype(np.float64) @ err)
+                weights[l - 1] += dw
+                biases[l - 1] += scale * err.sum(axis=0)
+            finite = all(np.all(np.isfinite(a)) for a in weights + biases)
+            if not finite:
+                raise FloatingPointError(
+                    f"weights became non-finite after {(k + 1) * batch_size} samples "
+                    f"(learning_rate={learning_rate}); try a smaller learning_rate")
+            for l in range(1, n_layers + 1):
+                writer.write(net.prediction_connections[l],
+                             layout.prediction(l, weights[l - 1]))
+                writer.write(net.bias_connections[l], layout.bias(biases[l - 1]))
+                if feedback == "transpose" and net.feedback_connections[l] is not None:
+                    # the feedback connection's own local product (its presynaptic
+                    # e_l times the activity at its target) is dW_l^T: B_l stays W_l
+                    writer.write(net.feedback_connections[l],
+                                 layout.feedback(l, weights[l - 1]))
+            train_seconds += time.perf_counter() - t0
+            samples = (k + 1) * batch_size
+            if samples >= next_eval or k == n_batches - 1:
+                evaluate(samples, correct, presented)
+                correct = presented = 0
+                while next_eval <= samples:
+                    next_eval += eval_every
+        learned = net.params_from(sim)
+    # the simulator holds float32 weights: what it read back is what it ran with
+    return OnlineResult(learned, history, config, build_seconds, train_seconds,
+                        eval_seconds[0])

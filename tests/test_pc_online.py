@@ -1,0 +1,113 @@
+"""Tests of online learning of the PC network in NengoDL (`nengo_pc.pc.online`).
+
+Small problems only: a 2-layer regression learned online by the spiking network
+with constant and with Poisson input, and a 1,000-image MNIST subset learned by a
+tiny network in rate mode. Thresholds are measured values with a margin (see each
+test).
+"""
+
+import numpy as np
+import pytest
+
+from nengo_pc.arch import init_params, load_params, mlp
+from nengo_pc.pc.online import train_online
+from nengo_pc.rates import forward
+
+pytest.importorskip("nengo_dl")
+
+
+def regression_problem(n=400, seed=0):
+    """Inputs in [0, 1]^4 and targets of a fixed random linear map to R^2."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(size=(n, 4)).astype(np.float32)
+    w = rng.normal(0.0, 0.5, size=(4, 2))
+    return x, (x @ w + 0.2).astype(np.float32)
+
+
+def test_spiking_regression_learned_online():
+    arch = mlp((), "linear", n_in=4, n_out=2)  # 2 layers of values: input and output
+    x, y = regression_problem()
+    params = init_params(arch, seed=1)
+    before = np.mean((forward(arch, params, x) - y) ** 2)
+    result = train_online(arch, (x, y), params=params, spiking=True, learning_rate=5.0,
+                          batch_size=20, n_samples=1200, seed=0, progress=False)
+    after = np.mean((forward(arch, result.params, x) - y) ** 2)
+    # measured: mse 0.242 -> 0.0117 after 1,200 samples (3 passes)
+    assert after < 0.1 * before
+    assert result.history[-1]["samples"] == 1200
+    assert result.history[-1]["train_accuracy"] is None  # regression: no labels
+
+
+def test_poisson_regression_learned_online():
+    arch = mlp((), "linear", n_in=4, n_out=2)
+    x, y = regression_problem()
+    params = init_params(arch, seed=1)
+    before = np.mean((forward(arch, params, x) - y) ** 2)
+    result = train_online(arch, (x, y), params=params, spiking=True, learning_rate=2.0,
+                          batch_size=20, n_samples=1200, input_coding="poisson", seed=0,
+                          progress=False)
+    # measured: mse 0.242 -> 0.037 (Poisson input is noisier than constant input)
+    assert np.mean((forward(arch, result.params, x) - y) ** 2) < 0.3 * before
+
+
+@pytest.fixture(scope="module")
+def mnist_small(mnist_data):
+    return mnist_data.train.subset(1000), mnist_data.test.subset(1000)
+
+
+def test_mnist_subset_learned_online_in_rate_mode(mnist_small, tmp_path):
+    # spiking online learning of MNIST is still open (spike noise in the errors at
+    # low rates swamps the learning signal: ~16% after 1,000 images); rate mode
+    # learns with the same local rule
+    train, test = mnist_small
+    arch = mlp((32,), "relu")
+    result = train_online(arch, train, spiking=False, learning_rate=0.5, batch_size=50,
+                          eval_split=test, eval_every=500,
+                          checkpoint_path=tmp_path / "p.npz", seed=0, progress=False)
+    assert [h["samples"] for h in result.history] == [0, 500, 1000]
+    # measured 1000-image test accuracy: 10.6% -> 28.4% -> 36.9%
+    assert result.history[-1]["accuracy"] > 0.30
+    assert result.history[1]["accuracy"] > result.history[0]["accuracy"] + 0.1
+    _, saved, meta = load_params(tmp_path / "p.npz")
+    assert meta["samples"] == 1000
+    for a, b in zip(saved.weights, result.params.weights):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"arch": "784-10"}, "arch"),
+    ({"train": np.zeros((4, 6))}, "train"),
+    ({"train": (np.zeros((4, 6)), np.zeros((4, 2)))}, "train"),
+    ({"learning_rate": 0.0}, "learning_rate"),
+    ({"batch_size": 0}, "batch_size"),
+    ({"batch_size": 41}, "batch_size"),
+    ({"n_samples": 0}, "n_samples"),
+    ({"n_samples": 3, "batch_size": 4}, "n_samples"),
+    ({"epochs": 0}, "epochs"),
+    ({"learn_time": 0.0}, "learn_time"),
+    ({"sweep_time": -0.01}, "sweep_time"),
+    ({"dt": float("nan")}, "dt"),
+    ({"input_coding": "rate"}, "input_coding"),
+    ({"feedback": "transposed"}, "feedback"),
+    ({"spiking": "yes"}, "spiking"),
+    ({"eval_spiking": 5}, "eval_spiking"),
+    ({"average_time": 1.0}, "average_time"),
+    ({"synapse": -0.002}, "synapse"),
+    ({"seed": -1}, "seed"),
+])
+def test_bad_arguments_raise_value_error_naming_them(kwargs, name):
+    arch = mlp((5,), "relu", n_in=6, n_out=3)
+    from nengo_pc.data import Split
+
+    train = Split(np.zeros((40, 6), np.float32), np.zeros(40, np.int64))
+    options = {"arch": arch, "train": train, **kwargs}
+    with pytest.raises(ValueError, match=f"^{name}:"):
+        train_online(progress=False, **options)
+
+
+def test_divergence_raises_floating_point_error():
+    arch = mlp((), "linear", n_in=4, n_out=2)
+    x, y = regression_problem(n=100)
+    with pytest.raises(FloatingPointError, match="samples"):
+        train_online(arch, (x * 1e3, y * 1e3), spiking=False, learning_rate=1e6,
+                     batch_size=20, n_samples=100, progress=False)

@@ -91,13 +91,14 @@ def run(args):
             gain = None
             params = result.params
         else:
-            if args.max_shift:
-                raise SystemExit("--max-shift needs --trainer keras-bn")
+            # the Nengo network in NengoDL, or the same description as a plain Keras
+            # model (soft-LIF, ~3x faster); both on images x gain, folded afterwards
             gain = args.input_gain
             gained = Split(data.train.images * np.float32(gain), data.train.labels)
             # checkpoints hold the un-folded parameters (for inputs scaled by the gain)
-            result = train_backprop(arch, gained, config, progress=not args.quiet,
-                                    checkpoint_path=checkpoint)
+            result = train_backprop(arch, gained, config, backend=args.trainer,
+                                    progress=not args.quiet, checkpoint_path=checkpoint,
+                                    max_shift=args.max_shift)
             params = fold_input_gain(result.params, gain)
         seconds["train"] = time.perf_counter() - t0
         seconds["per_epoch"] = result.seconds_per_epoch
@@ -195,14 +196,16 @@ def main(argv=None):
                         help="train on images x gain, then fold the gain into W_0")
     parser.add_argument("--amplitude", type=cli.positive_float, default=0.01,
                         help="LIF output per spike; smaller = higher rates")
-    parser.add_argument("--trainer", choices=["nengo_dl", "keras-bn"], default="nengo_dl",
-                        help="nengo_dl: the Nengo network in NengoDL (soft-LIF, input "
-                             "gain folded afterwards); keras-bn: the same description "
-                             "as a Keras model with batch normalisation, folded into "
-                             "the weights after training (about 3x faster)")
+    parser.add_argument("--trainer", choices=["nengo_dl", "keras", "keras-bn"],
+                        default="nengo_dl",
+                        help="nengo_dl: the Nengo network in NengoDL; keras: the same "
+                             "description as a plain Keras model (both soft-LIF on "
+                             "images x --input-gain, the gain folded afterwards); "
+                             "keras-bn: Keras with batch normalisation, folded into "
+                             "the weights after training")
     parser.add_argument("--max-shift", type=cli.nonnegative_int, default=0,
-                        help="augment with random shifts of up to this many pixels "
-                             "(keras-bn only)")
+                        help="augment every epoch with random shifts of up to this "
+                             "many pixels")
     parser.add_argument("--epochs", type=cli.positive_int, default=10)
     parser.add_argument("--batch-size", type=cli.positive_int, default=100)
     parser.add_argument("--lr", type=cli.positive_float, default=1e-3)

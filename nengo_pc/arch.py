@@ -3,8 +3,8 @@
 An `Architecture` is a small, immutable value: layer sizes, optional convolutional
 layers (`ConvLayer`) in front of the dense ones, and the hidden nonlinearity. Every
 way a model runs is built from it -- the Nengo network trained by NengoDL
-(`nengo_pc.nengo_net`), the plain Keras reference (`nengo_pc.keras_ref`), the Keras
-and batch-norm forms (`nengo_pc.convert`) and the predictive-coding numerics
+(`nengo_pc.nengo_net`), the Keras forms, plain (the reference NengoDL is timed
+against) and with batch norm (`nengo_pc.convert`), and the predictive-coding numerics
 (`nengo_pc.pc`) -- so the copies cannot drift apart.
 
 Parameters live next to the description in `Params`: one weight array per layer in

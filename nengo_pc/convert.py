@@ -200,45 +200,6 @@ def fold_input_gain(params, gain):
     return Params(weights, [np.array(b) for b in params.biases])
 
 
-def random_shifts(images, image_shape, max_shift, rng):
-    """Translate every image by a random whole number of pixels, padding with zeros.
-
-    Data augmentation for convolutional networks: each image moves by ``(dy, dx)``
-    drawn uniformly from ``[-max_shift, max_shift]`` per axis.
-
-    Parameters
-    ----------
-    images : ndarray
-        Flattened images, shape ``(N, prod(image_shape))``.
-    image_shape : tuple
-        ``(height, width, channels)``.
-    max_shift : int
-        Largest shift in pixels (>= 0; 0 returns the images unchanged).
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    ndarray
-        Shifted images, same shape and dtype.
-    """
-    if isinstance(max_shift, bool) or not isinstance(max_shift, (int, np.integer)) \
-            or max_shift < 0:
-        raise ValueError(f"max_shift: must be an integer >= 0, got {max_shift!r}")
-    if max_shift == 0:
-        return images
-    h, w, c = image_shape
-    if max_shift >= min(h, w):
-        raise ValueError(f"max_shift: must be smaller than the image ({h}x{w}), "
-                         f"got {max_shift}")
-    n, s = len(images), max_shift
-    padded = np.pad(images.reshape(n, h, w, c), ((0, 0), (s, s), (s, s), (0, 0)))
-    dy, dx = rng.integers(0, 2 * s + 1, size=(2, n))
-    rows = dy[:, None] + np.arange(h)[None, :]  # (n, h)
-    cols = dx[:, None] + np.arange(w)[None, :]  # (n, w)
-    shifted = padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
-    return shifted.reshape(n, -1)
-
-
 def train_batch_norm(arch, train, config, *, validation=None, params=None, progress=True,
                      max_shift=0, checkpoint_path=None):
     """Train ``arch`` with batch normalisation in Keras and fold it away.
@@ -280,6 +241,7 @@ def train_batch_norm(arch, train, config, *, validation=None, params=None, progr
     from nengo_pc.train import TrainResult, classification_metrics, make_optimizer
 
     from nengo_pc.arch import save_params
+    from nengo_pc.data import random_shifts
 
     n_used = (len(train) // config.batch_size) * config.batch_size
     if n_used == 0:

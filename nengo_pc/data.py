@@ -677,3 +677,42 @@ def _fetch(name, filename, dest):
     finally:
         # Never leave a partial or bad download behind.
         tmp.unlink(missing_ok=True)
+
+
+def random_shifts(images, image_shape, max_shift, rng):
+    """Translate every image by a random whole number of pixels, padding with zeros.
+
+    Data augmentation for convolutional networks: each image moves by ``(dy, dx)``
+    drawn uniformly from ``[-max_shift, max_shift]`` per axis.
+
+    Parameters
+    ----------
+    images : ndarray
+        Flattened images, shape ``(N, prod(image_shape))``.
+    image_shape : tuple
+        ``(height, width, channels)``.
+    max_shift : int
+        Largest shift in pixels (>= 0; 0 returns the images unchanged).
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray
+        Shifted images, same shape and dtype.
+    """
+    if isinstance(max_shift, bool) or not isinstance(max_shift, (int, np.integer)) \
+            or max_shift < 0:
+        raise ValueError(f"max_shift: must be an integer >= 0, got {max_shift!r}")
+    if max_shift == 0:
+        return images
+    h, w, c = image_shape
+    if max_shift >= min(h, w):
+        raise ValueError(f"max_shift: must be smaller than the image ({h}x{w}), "
+                         f"got {max_shift}")
+    n, s = len(images), max_shift
+    padded = np.pad(images.reshape(n, h, w, c), ((0, 0), (s, s), (s, s), (0, 0)))
+    dy, dx = rng.integers(0, 2 * s + 1, size=(2, n))
+    rows = dy[:, None] + np.arange(h)[None, :]  # (n, h)
+    cols = dx[:, None] + np.arange(w)[None, :]  # (n, w)
+    shifted = padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    return shifted.reshape(n, -1)

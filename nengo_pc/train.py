@@ -212,12 +212,13 @@ class _KerasBackend:
     """Fit and predict the same architecture as a plain ``tf.keras`` model."""
 
     def __init__(self, arch, params, batch_size, seed, progress, presentation=None):
-        from nengo_pc.keras_ref import build_keras_mlp
+        from nengo_pc.convert import build_keras
 
         if presentation is not None:
             raise ValueError("backend: keras has no spiking mode; use nengo_dl or nengo")
         self.arch = arch
-        self.model = build_keras_mlp(arch, params)
+        # LIF layers train through soft-LIF, as NengoDL's lif_smoothing does
+        self.model = build_keras(arch, params, soft=True)
         self.batch_size = batch_size
 
     def compile(self, optimizer):
@@ -238,7 +239,7 @@ class _KerasBackend:
         return self.model.predict(x, batch_size=max(self.batch_size, 1000), verbose=0)
 
     def params(self):
-        from nengo_pc.keras_ref import params_from_keras
+        from nengo_pc.convert import params_from_keras
 
         return params_from_keras(self.model, self.arch)
 
@@ -342,6 +343,7 @@ def train_backprop(
     params=None,
     checkpoint_path=None,
     progress=True,
+    max_shift=0,
 ):
     """Train ``arch`` with backprop (cross-entropy, Adam) on a data split.
 
@@ -364,6 +366,10 @@ def train_backprop(
     progress : bool
         Show a progress bar within epochs (when attached to a terminal) and a summary
         line per epoch on stderr.
+    max_shift : int
+        Augment every epoch's images with `nengo_pc.data.random_shifts` of up to
+        this many pixels (convolutional architectures only; default 0: none). The
+        shifts come from the generator of the data order.
 
     Returns
     -------
@@ -371,8 +377,13 @@ def train_backprop(
     """
     import tensorflow as tf
 
+    from nengo_pc.data import random_shifts
+
     if backend not in BACKENDS:
         raise ValueError(f"backend: {backend!r} is not one of {', '.join(BACKENDS)}")
+    if max_shift and not arch.conv:
+        raise ValueError("max_shift: shift augmentation needs an image-shaped input "
+                         "(a convolutional architecture)")
     _check_split("train", train, arch)
     if validation is not None:
         _check_split("validation", validation, arch)
@@ -401,6 +412,8 @@ def train_backprop(
         for epoch in range(1, config.epochs + 1):
             order = rng.permutation(len(train))[:n_used]
             x, y = train.images[order], train.labels[order]
+            if max_shift:
+                x = random_shifts(x, arch.input_shape, max_shift, rng)
             t0 = time.perf_counter()
             loss = model.fit_epoch(x, y, verbose)
             entry = {"epoch": epoch, "loss": loss, "seconds": time.perf_counter() - t0}

@@ -6,9 +6,9 @@ import pytest
 
 from nengo_pc.arch import ConvLayer, init_params, softlif_cnn, softlif_mlp
 from nengo_pc.convert import (
-    build_keras, fold_batch_norm, forward, params_from_keras, random_shifts,
-    train_batch_norm,
+    build_keras, fold_batch_norm, forward, params_from_keras, train_batch_norm,
 )
+from nengo_pc.data import random_shifts
 from nengo_pc.nengo_net import Presentation
 from nengo_pc.train import TrainConfig, evaluate
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nengo_pc.arch import init_params, mlp
+from nengo_pc.arch import ConvLayer, init_params, mlp, softlif_cnn
 from nengo_pc.train import TrainConfig, classification_metrics, evaluate, train_backprop
 
 
@@ -98,3 +98,21 @@ def test_bad_inputs(mnist_data):
         from nengo_pc.data import Split
         split = Split(np.zeros((10, 28, 28), np.float32), np.zeros(10, np.int64))
         evaluate(arch, init_params(arch), split)
+
+
+def test_shift_augmentation_on_keras_cnn(mnist_data):
+    arch = softlif_cnn(conv=(ConvLayer(4, 3, 2),), n_out=10)
+    train = mnist_data.train.subset(200)
+    config = TrainConfig(epochs=1, batch_size=50, seed=3)
+
+    def weights(max_shift):
+        result = train_backprop(arch, train, config, backend="keras", progress=False,
+                                max_shift=max_shift)
+        return result.params.weights[0]
+
+    plain, shifted, again = weights(0), weights(2), weights(2)
+    assert np.all(np.isfinite(shifted))
+    assert not np.allclose(plain, shifted)  # the network saw other images
+    np.testing.assert_allclose(shifted, again, rtol=1e-5, atol=1e-6)  # seeded shifts
+    with pytest.raises(ValueError, match="max_shift"):
+        train_backprop(mlp((8,)), train, config, backend="keras", max_shift=1)

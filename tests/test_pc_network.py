@@ -15,7 +15,7 @@ import nengo
 import numpy as np
 import pytest
 
-from nengo_pc.arch import Params, init_params, mlp
+from nengo_pc.arch import LIFParams, Params, init_params, mlp
 from nengo_pc.pc.network import (
     MODES,
     PredictiveCodingNetwork,
@@ -301,7 +301,7 @@ def test_slope_gate_process():
 
 @pytest.mark.parametrize("kwargs, name", [
     ({"arch": "6-5-3"}, "arch"),
-    ({"arch": mlp((5,), "lif", n_in=6, n_out=3)}, "arch"),
+    ({"arch": mlp((5,), "lif", n_in=6, n_out=3, lif=LIFParams(tau_rc=0.05))}, "arch"),
     ({"params": Params([np.zeros((6, 5))], [np.zeros(5)])}, "params"),
     ({"params": "weights.npz"}, "params"),
     ({"tau": 0}, "tau"),

@@ -15,6 +15,10 @@ simulator, NengoDL and nengo-gui all run it.
 output free, for a fixed settle time per image (a feedforward sweep through the
 network's populations, then free PC inference).
 
+``spiking=True`` makes the network spike (LIF activities, integrate-and-fire pairs for
+the signed values and errors, see `PredictiveCodingNetwork`); `nengo_pc.pc.spiking`
+runs and measures spiking inference.
+
 What is computed by neurons and what is not, and which connections carry the
 transposed forward weights, is listed in the docstring of
 `PredictiveCodingNetwork`.
@@ -38,7 +42,8 @@ from nengo.builder import Operator
 from nengo.params import EnumParam
 
 from nengo_pc.arch import Architecture, Params, init_params
-from nengo_pc.nengo_net import neuron_type
+from nengo_pc.nengo_net import INPUT_CODINGS, make_synapse, neuron_type
+from nengo_pc.pc.options import check_lif_params
 
 #: Run modes of the network (see `PredictiveCodingNetwork.mode`).
 MODES = ("free", "sweep", "clamped", "learning")
@@ -47,9 +52,21 @@ MODES = ("free", "sweep", "clamped", "learning")
 FEEDBACK = ("transpose", "random")
 
 #: Hidden nonlinearities the network supports: those whose derivative f' the
-#: inference dynamics can use (`nengo_pc.pc.ACTIVATIONS`). The LIF rate curve has an
-#: unbounded slope at threshold, so ``"lif"`` networks are not supported yet.
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+#: inference dynamics can use (`nengo_pc.pc.ACTIVATIONS`). ``"lif"`` runs nengo.LIF
+#: (spiking) or nengo.LIFRate (rate mode) activities, with the soft-LIF slope in the
+#: gates (the exact LIF curve has an unbounded slope at threshold).
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "lif")
+
+#: Hidden nonlinearities the network can run with ``spiking=True``.
+SPIKING_ACTIVATIONS = ("lif", "linear")
+
+#: Amplitude of the spiking pair neurons when ``spiking=True`` and no
+#: ``pair_neuron_type`` is given: a unit of signal fires at 1 / amplitude Hz.
+SPIKING_PAIR_AMPLITUDE = 0.0005
+
+#: Synapse of a spiking network when ``synapse="auto"``: (kind, tau in seconds) for
+#: `nengo_pc.nengo_net.make_synapse`.
+SPIKING_SYNAPSE = ("lowpass", 0.005)
 
 # control-node outputs: each flag inhibits one gate population when it is 1
 # (clamp: the free-output drive; release: the teacher; hold: the learning gates;
@@ -118,7 +135,37 @@ def _dense_decode(n):
 # simulators run it natively (nengo_dl would otherwise call Python every step)
 
 
+def _soft_lif_slope_numpy(x):
+    """f'(x) of the ``"lif"`` activation (soft-LIF, default LIFParams) in numpy.
+
+    The same formula as ``nengo_pc.pc.activations`` (there in TensorFlow):
+    f' = amplitude tau_rc [sigmoid(y) / softplus(y)] / (gamma (rho + 1) D^2) with
+    y = (x - 1) / gamma, rho = gamma softplus(y), D = tau_ref + tau_rc log(1 + 1/rho).
+    """
+    from nengo_pc.arch import LIFParams  # pylint: disable=import-outside-toplevel
+    from nengo_pc.neurons import (  # pylint: disable=import-outside-toplevel
+        _LOG_SOFTPLUS_CLIP,
+        _log_softplus,
+    )
+
+    lif = LIFParams()
+    x = np.asarray(x, dtype=float)
+    y = (x - 1.0) / lif.smoothing
+    log_sp = _log_softplus(y)
+    u = np.exp(np.clip(y, _LOG_SOFTPLUS_CLIP, 0.0))
+    with np.errstate(over="ignore"):
+        ratio = np.where(y > 0, np.exp(-log_sp) / (1.0 + np.exp(-np.maximum(y, 0.0))),
+                         u / ((1.0 + u) * np.log1p(u)))
+    log_rho = np.log(lif.smoothing) + log_sp
+    rho = np.exp(log_rho)
+    q = np.logaddexp(0.0, -log_rho)
+    den = lif.tau_ref + lif.tau_rc * q
+    return (lif.amplitude * lif.tau_rc / lif.smoothing) * ratio / ((rho + 1.0) * den * den)
+
+
 def _numpy_slope(activation):
+    if activation == "lif":
+        return _soft_lif_slope_numpy
     if activation == "relu":
         # 1 where the value is > 0, as the gradient of tf.nn.relu and core's f'
         return lambda x: (x > 0).astype(x.dtype)
@@ -135,6 +182,12 @@ def _numpy_slope(activation):
 def _tf_slope(activation):
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
+    if activation == "lif":
+        from nengo_pc.pc.activations import (  # pylint: disable=import-outside-toplevel
+            get_activation,
+        )
+
+        return get_activation("lif").df
     if activation == "relu":
         return lambda x: tf.cast(x > 0, x.dtype)
     if activation == "tanh":
@@ -160,12 +213,14 @@ class SlopeGate(nengo.Process):
     Parameters
     ----------
     activation : str
-        ``"relu"`` (f' = 1 where x > 0, else 0), ``"tanh"`` or ``"sigmoid"``.
+        ``"relu"`` (f' = 1 where x > 0, else 0), ``"tanh"``, ``"sigmoid"`` or
+        ``"lif"`` (the derivative of the soft-LIF curve the network is trained
+        through, `nengo_pc.pc.activations`; finite everywhere).
     size : int
         n, the number of gated units.
     """
 
-    activation = EnumParam("activation", values=("relu", "tanh", "sigmoid"))
+    activation = EnumParam("activation", values=("relu", "tanh", "sigmoid", "lif"))
 
     def __init__(self, activation, size, **kwargs):
         super().__init__(default_size_in=2 * size, default_size_out=size, **kwargs)
@@ -339,10 +394,37 @@ class PredictiveCodingNetwork(nengo.Network):
     default `nengo.RectifiedLinear`) with gain ``1 / amplitude``, bias 0 and
     encoders +1 / -1: neuron i outputs relu(z_i), neuron n + i outputs relu(-z_i), so
     z = r[:n] - r[n:] exactly in rate mode. Populations are connected neuron to
-    neuron with explicit weight matrices. With ``nengo.SpikingRectifiedLinear`` pairs
-    (and a lowpass ``synapse``) the same network spikes, each unit firing at
-    ``|z| / amplitude`` Hz; the activity populations and the slope gates stay rate
-    computations for now.
+    neuron with explicit weight matrices.
+
+    **Spiking mode** (``spiking=True``). The same populations spike:
+
+    * the signed pairs (values, errors, feedback, output gates, learning gates) are
+      `nengo.SpikingRectifiedLinear` neurons, integrate-and-fire neurons without
+      leak (amplitude `SPIKING_PAIR_AMPLITUDE` unless ``pair_neuron_type`` says
+      otherwise): unit i of a pair fires at ``relu(+-z_i) / amplitude`` Hz, so the
+      pair codes z linearly and with its sign (a LIF neuron's rate is not linear in
+      its input, so LIF pairs could not carry a signed value exactly);
+    * the activities f(x_l) are `nengo.LIF` neurons (gain 1, bias 0, the network's
+      LIF parameters), whose rate curve *is* f: with the default LIFParams,
+      f(x) = amplitude * LIF rate(x). In rate mode they are `nengo.LIFRate`, the
+      exact LIF curve; the soft-LIF curve of `nengo_pc.pc.activations` is used only
+      to train, and by the slope gates for f' (the exact curve's slope is infinite
+      at threshold);
+    * every connection that is not part of an integrator gets ``synapse`` (default
+      `SPIKING_SYNAPSE`), the value integrators keep Lowpass(tau), and
+      ``value_probes`` / ``error_probes`` read the decoded spikes through
+      Lowpass(tau).
+
+    The rate network's fixed points are unchanged; spiking adds noise of about
+    ``amplitude / synapse tau`` per filtered spike train, which the integrators
+    average further. `nengo_pc.pc.spiking` runs and measures spiking inference.
+    Spiking networks need ``"lif"`` activities (or a linear network).
+
+    **Input coding.** ``input_coding="constant"`` drives ``values[0]`` with the
+    input as a current; ``"poisson"`` turns each input x in [0, 1] into a Poisson
+    spike train of ``x * max_rate`` Hz (`nengo_pc.processes.PoissonRateCode`, node
+    ``spike_input``) that goes straight (no synapse) into the ``values[0]`` pairs,
+    which count the input spikes and so code x_0 with the same mean.
 
     **What is neural.**
 
@@ -433,15 +515,23 @@ class PredictiveCodingNetwork(nengo.Network):
     learning_rate : float, optional
         Rate (per second of simulated time, > 0) of the PES rules; None (default)
         builds no learning machinery.
-    synapse : nengo.synapses.Synapse, optional
-        Synapse of every connection that is not part of an integrator. None (no
-        filtering, the default) is exact in rate mode; spiking pairs need a lowpass.
+    synapse : nengo.synapses.Synapse or None or "auto"
+        Synapse of every connection that is not part of an integrator. ``"auto"``
+        (default): None (no filtering, exact) in rate mode, `SPIKING_SYNAPSE` (via
+        `nengo_pc.nengo_net.make_synapse`) when spiking.
     pair_neuron_type : nengo.RectifiedLinear, optional
-        Neuron type of the pair populations: `nengo.RectifiedLinear` (default) or
-        `nengo.SpikingRectifiedLinear`, with any ``amplitude``.
+        Neuron type of the pair populations, any ``amplitude``:
+        `nengo.RectifiedLinear` in rate mode (the default), and
+        `nengo.SpikingRectifiedLinear` with ``spiking=True`` (default amplitude
+        `SPIKING_PAIR_AMPLITUDE`). Spiking pairs with ``spiking=False`` give a
+        mixed network: spiking pairs, rate activities.
     inhibition : float
         Inhibitory current (in units of the gated signal, > 0) that silences a gate
         population; must exceed every gated signal (|e_L|, |y - x_L|, |e_l|).
+    spiking : bool
+        Spiking mode (see above); needs a ``"lif"`` (or ``"linear"``) ``arch``.
+    input_coding : str
+        ``"constant"`` or ``"poisson"`` (see above).
     label : str, optional
         Name of the network.
     seed : int, optional
@@ -455,6 +545,10 @@ class PredictiveCodingNetwork(nengo.Network):
     arch : Architecture
     input : nengo.Node
         The clamped input x_0 (zeros; set ``input.output`` or feed it in NengoDL).
+    spike_input : nengo.Node or None
+        The Poisson coder of the input (``input_coding="poisson"``), else None.
+    spiking : bool
+    input_coding : str
     target : nengo.Node
         The target y for the clamped output (zeros by default).
     control : nengo.Node
@@ -481,7 +575,8 @@ class PredictiveCodingNetwork(nengo.Network):
     feedback_matrices : list
         B_l, l = 2..L (None elsewhere).
     value_probes, error_probes : list of nengo.Probe
-        Decoded values x_l and errors e_l (l = 1..L, no synapse); index 0 is None.
+        Decoded values x_l and errors e_l (l = 1..L; no synapse in rate mode,
+        Lowpass(tau) when spiking); index 0 is None.
     output_probe : nengo.Probe
         ``value_probes[L]``, the output x_L.
     """
@@ -495,9 +590,11 @@ class PredictiveCodingNetwork(nengo.Network):
         feedback="transpose",
         clamp_output=False,
         learning_rate=None,
-        synapse=None,
+        synapse="auto",
         pair_neuron_type=None,
         inhibition=1000.0,
+        spiking=False,
+        input_coding="constant",
         label=None,
         seed=None,
         add_to_container=None,
@@ -508,6 +605,19 @@ class PredictiveCodingNetwork(nengo.Network):
             raise ValueError(
                 f"arch: activation {arch.activation!r} is not supported by "
                 f"predictive-coding inference; use one of {', '.join(ACTIVATIONS)}"
+            )
+        check_lif_params("arch", arch)
+        if not isinstance(spiking, (bool, np.bool_)):
+            raise ValueError(f"spiking: must be True or False, got {spiking!r}")
+        spiking = bool(spiking)
+        if spiking and arch.activation not in SPIKING_ACTIVATIONS:
+            raise ValueError(
+                f"spiking: spiking networks need LIF activities (arch activation "
+                f"'lif', or 'linear'), got {arch.activation!r}"
+            )
+        if input_coding not in INPUT_CODINGS:
+            raise ValueError(
+                f"input_coding: {input_coding!r} is not one of {', '.join(INPUT_CODINGS)}"
             )
         if params is None:
             params = init_params(arch, seed=0 if seed is None else seed)
@@ -522,17 +632,26 @@ class PredictiveCodingNetwork(nengo.Network):
             raise ValueError(f"clamp_output: must be True or False, got {clamp_output!r}")
         if learning_rate is not None:
             learning_rate = _check_positive("learning_rate", learning_rate)
+        if isinstance(synapse, str) and synapse == "auto":
+            synapse = make_synapse(*SPIKING_SYNAPSE) if spiking else None
         if synapse is not None and not isinstance(synapse, nengo.synapses.Synapse):
             raise ValueError(
-                f"synapse: expected None or a nengo Synapse, got {synapse!r}"
+                f"synapse: expected 'auto', None or a nengo Synapse, got {synapse!r}"
             )
         if pair_neuron_type is None:
-            pair_neuron_type = nengo.RectifiedLinear()
+            pair_neuron_type = (
+                nengo.SpikingRectifiedLinear(amplitude=SPIKING_PAIR_AMPLITUDE)
+                if spiking else nengo.RectifiedLinear())
         if not isinstance(pair_neuron_type, nengo.RectifiedLinear):
             raise ValueError(
                 "pair_neuron_type: pair coding needs rectified-linear neurons "
                 "(nengo.RectifiedLinear or nengo.SpikingRectifiedLinear), got "
                 f"{pair_neuron_type!r}"
+            )
+        if spiking and not isinstance(pair_neuron_type, nengo.SpikingRectifiedLinear):
+            raise ValueError(
+                f"pair_neuron_type: spiking=True needs spiking pairs "
+                f"(nengo.SpikingRectifiedLinear), got {pair_neuron_type!r}"
             )
         self.inhibition = _check_positive("inhibition", inhibition)
 
@@ -542,6 +661,8 @@ class PredictiveCodingNetwork(nengo.Network):
         self.learning_rate = learning_rate
         self.synapse = synapse
         self.pair_neuron_type = pair_neuron_type
+        self.spiking = spiking
+        self.input_coding = input_coding
         self._control_fn = _Control("clamped" if clamp_output else "free")
 
         sizes, n_layers = arch.sizes, arch.n_layers
@@ -586,8 +707,24 @@ class PredictiveCodingNetwork(nengo.Network):
 
             for l, n in enumerate(sizes):
                 self.values.append(pair_ensemble(n, f"value {l}"))
-            nengo.Connection(self.input, self.values[0].neurons, transform=encode(sizes[0]),
-                             synapse=synapse)
+            self.spike_input = None
+            if input_coding == "poisson":
+                # Poisson spike trains of rate x * max_rate (x in [0, 1]) straight into
+                # the input pairs: integrating neurons count the input spikes, so
+                # x_0 is coded without a further synapse
+                from nengo_pc.processes import (  # pylint: disable=import-outside-toplevel
+                    PoissonRateCode,
+                )
+
+                coder = PoissonRateCode(size=sizes[0])
+                self.spike_input = nengo.Node(coder, label="poisson input")
+                nengo.Connection(self.input, self.spike_input, synapse=None)
+                nengo.Connection(self.spike_input, self.values[0].neurons,
+                                 transform=encode(sizes[0], 1.0 / coder.max_rate),
+                                 synapse=None)
+            else:
+                nengo.Connection(self.input, self.values[0].neurons,
+                                 transform=encode(sizes[0]), synapse=synapse)
 
             for l in range(1, n_layers + 1):
                 n = sizes[l]
@@ -603,10 +740,14 @@ class PredictiveCodingNetwork(nengo.Network):
                     nengo.Connection(error.neurons, value.neurons,
                                      transform=relay(n, -1.0), synapse=integrator)
                     if arch.activation != "linear":
-                        act = self.activities[l] = nengo.Ensemble(
-                            n, 1, neuron_type=neuron_type(arch.activation, spiking=False),
-                            gain=np.ones(n), bias=np.zeros(n), label=f"activity {l}",
-                        )
+                        with np.errstate(divide="ignore", invalid="ignore"):
+                            # LIF's max_rates_intercepts divides by zero for gain 1,
+                            # bias 0; those derived values are unused here
+                            act = self.activities[l] = nengo.Ensemble(
+                                n, 1, neuron_type=neuron_type(arch.activation, arch.lif,
+                                                              spiking=spiking),
+                                gain=np.ones(n), bias=np.zeros(n), label=f"activity {l}",
+                            )
                         nengo.Connection(value.neurons, act.neurons,
                                          transform=decode(n), synapse=synapse)
                         gate = self.slope_gates[l] = nengo.Node(
@@ -685,12 +826,16 @@ class PredictiveCodingNetwork(nengo.Network):
                         nengo.Connection(lgate.neurons, conn.learning_rule,
                                          transform=_dense_decode(n), synapse=synapse)
 
+            # spikes are read through the integrators' own filter
+            probe_synapse = nengo.Lowpass(self.tau) if spiking else None
             for l in range(1, n_layers + 1):
                 solver = nengo.solvers.NoSolver(pair_encoders(sizes[l]))
                 self.value_probes[l] = nengo.Probe(
-                    self.values[l], synapse=None, solver=solver, label=f"value {l}")
+                    self.values[l], synapse=probe_synapse, solver=solver,
+                    label=f"value {l}")
                 self.error_probes[l] = nengo.Probe(
-                    self.errors[l], synapse=None, solver=solver, label=f"error {l}")
+                    self.errors[l], synapse=probe_synapse, solver=solver,
+                    label=f"error {l}")
             self.output_probe = self.value_probes[-1]
 
     def _pes_rate(self, layer, n_pre):

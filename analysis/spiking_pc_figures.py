@@ -1,0 +1,184 @@
+"""Figures of spiking predictive-coding inference.
+
+From the record of ``benchmarks/spiking_pc.py`` (never simulates):
+
+* ``spiking_pc_accuracy_vs_time.png``: test accuracy against presentation time,
+  constant input (window and state readouts) and Poisson input, with the rate-mode
+  accuracy and the goal as reference lines;
+* ``spiking_pc_distance.png``: relative distance of the decoded values and the
+  error norms from the rate-mode fixed point against time, per layer.
+
+From a short simulation (``--params``; the reference simulator, one test image):
+
+* ``spiking_pc_raster.png``: spike rasters of value, activity and error ensembles,
+  with the input image and the output values over time.
+
+Usage::
+
+    python analysis/spiking_pc_figures.py results/bench_spiking_pc.json \\
+        --params results/spiking_pc_params.npz --out-dir figures
+"""
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+try:
+    import nengo_pc  # noqa: F401
+except ImportError:  # run as a script from a checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from nengo_pc.results import read_record  # noqa: E402
+
+
+def _save(fig, out):
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def accuracy_vs_time(record, out):
+    """Accuracy against presentation time from a ``spiking_pc`` record."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    curves, config = record["curves"], record["config"]
+    styles = [("constant", "C0-", f"constant input ({config['readout']} readout), "
+                                   f"{config['n_test']} images"),
+              ("constant_state_readout", "C0:", "constant input (state readout)"),
+              ("poisson", "C1-", f"Poisson input, first {config['n_poisson']} images")]
+    for key, style, label in styles:
+        if key in curves:
+            ax.plot(curves[key]["ms"], 100 * np.asarray(curves[key]["accuracy"]), style,
+                    lw=1.2, label=label)
+    metrics = record["metrics"]
+    ax.axhline(100 * metrics["rate_test_accuracy"], color="k", lw=0.8,
+               label="rate mode (feedforward fixed point)")
+    ax.axhline(100 * config["goal"], color="r", lw=0.8, ls="--",
+               label=f"goal {100 * config['goal']:.1f}%")
+    ax.set_xlabel("presentation time (ms)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(90, 100)
+    ax.set_title("Spiking predictive-coding network, MNIST test set")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return _save(fig, out)
+
+
+def distance_vs_time(record, out):
+    """Distances of values and errors from the fixed point against time."""
+    d = record["distances"]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharex=True)
+    for l, (value, error) in enumerate(zip(d["value_distance"], d["error_norm"]), 1):
+        axes[0].semilogy(d["ms"], value, label=f"layer {l}")
+        axes[1].semilogy(d["ms"], error, label=f"layer {l}")
+    axes[0].set_title(r"$\|x_l(t) - h_l\| / \|h_l\|$")
+    axes[1].set_title(r"$\|e_l(t)\| / \|h_l\|$")
+    for ax in axes:
+        ax.set_xlabel("time (ms)")
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Distance from the rate-mode fixed point (mean of {d['n_images']} "
+                 f"test images)", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, out)
+
+
+def spike_raster(params_path, out, image_index=0, duration=0.15, n_show=50, data_dir=None,
+                 seed=0):
+    """Spike rasters of one test image's spiking inference (reference simulator)."""
+    import nengo  # pylint: disable=import-outside-toplevel
+
+    from nengo_pc.arch import load_params  # pylint: disable=import-outside-toplevel
+    from nengo_pc.data import load_split  # pylint: disable=import-outside-toplevel
+    from nengo_pc.pc.network import PredictiveCodingNetwork  # pylint: disable=C0415
+
+    arch, params, _ = load_params(params_path)
+    test = load_split("mnist", "test", data_dir, download=False)
+    image, label = test.images[image_index], int(test.labels[image_index])
+    net = PredictiveCodingNetwork(arch, params, spiking=True, seed=seed)
+    net.mode = "sweep"
+    net.input.output = image
+    rows = []
+    for l in range(1, arch.n_layers + 1):
+        rows.append(f"value {l}")
+        if net.activities[l] is not None:
+            rows.append(f"activity {l}")
+        rows.append(f"error {l}")
+    pops = {ens.label: ens for ens in net.all_ensembles}
+    with net:
+        probes = {name: nengo.Probe(pops[name].neurons) for name in rows}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with nengo.Simulator(net, progress_bar=False, seed=seed) as sim:
+            sim.run(duration)
+    t = 1000 * sim.trange()
+
+    fig = plt.figure(figsize=(11, 8))
+    n_rows = -(-len(rows) // 3)
+    grid = fig.add_gridspec(n_rows + 1, 3, height_ratios=[1.2] + [1] * n_rows)
+    ax = fig.add_subplot(grid[0, 0])
+    ax.imshow(image.reshape(28, 28), cmap="gray")
+    ax.set_title(f"input (test image {image_index}, label {label})", fontsize=9)
+    ax.axis("off")
+    ax = fig.add_subplot(grid[0, 1:])
+    ax.plot(t, sim.data[net.output_probe])
+    ax.set_title("output values x_L (decoded spikes, Lowpass(tau))", fontsize=9)
+    ax.set_xlabel("time (ms)", fontsize=8)
+    ax.legend([str(k) for k in range(arch.sizes[-1])], fontsize=6, ncol=5)
+    for k, name in enumerate(rows):
+        ax = fig.add_subplot(grid[1 + k // 3, k % 3])
+        spikes = sim.data[probes[name]]
+        n = spikes.shape[1]
+        # pairs: show the first n_show / 2 units, both signs; others: first n_show
+        if name.startswith(("value", "error")):
+            half = n // 2
+            show = np.r_[np.arange(min(n_show // 2, half)),
+                         half + np.arange(min(n_show // 2, half))]
+        else:
+            show = np.arange(min(n_show, n))
+        steps, neurons = np.nonzero(spikes[:, show])
+        ax.scatter(t[steps], neurons, s=0.5, c="k", marker="|")
+        amplitude = pops[name].neuron_type.amplitude  # output amplitude / dt per spike
+        rate = spikes.sum() * sim.dt / amplitude / n / duration
+        ax.set_title(f"{name}: {len(show)} of {n} neurons (mean {rate:.0f} Hz)",
+                     fontsize=8)
+        ax.set_xlim(0, 1000 * duration)
+        ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    return _save(fig, out)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("record", nargs="?", default="results/bench_spiking_pc.json",
+                        help="JSON record of benchmarks/spiking_pc.py")
+    parser.add_argument("--params", default="results/spiking_pc_params.npz",
+                        help="parameters for the raster (skipped if missing)")
+    parser.add_argument("--image", type=int, default=0, help="test image of the raster")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--out-dir", default="figures")
+    args = parser.parse_args(argv)
+    out = Path(args.out_dir)
+    if Path(args.record).is_file():
+        record = read_record(args.record)
+        print(accuracy_vs_time(record, out / "spiking_pc_accuracy_vs_time.png"))
+        print(distance_vs_time(record, out / "spiking_pc_distance.png"))
+    else:
+        print(f"{args.record} not found: skipping the accuracy and distance figures",
+              file=sys.stderr)
+    if Path(args.params).is_file():
+        print(spike_raster(args.params, out / "spiking_pc_raster.png", args.image,
+                           data_dir=args.data_dir))
+    else:
+        print(f"{args.params} not found: skipping the raster", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

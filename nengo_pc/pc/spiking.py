@@ -1,0 +1,396 @@
+"""Spiking inference with the predictive-coding network, measured over time.
+
+`spiking_inference` runs `nengo_pc.pc.network.PredictiveCodingNetwork` with
+``spiking=True`` in ``nengo_dl.Simulator`` (minibatched, operator merging off as in
+`nengo_pc.pc.network.settled_outputs`), every image from rest with the output free.
+By default the whole presentation is mode ``"sweep"``: every value integrates its
+own prediction error, tau dx_l/dt = -e_l, computed by the error populations from
+the spikes of the value and activity populations, with the top-down feedback
+inhibited; ``sweep_time`` < ``duration`` switches to mode ``"free"`` (full PC
+inference, feedback on) for the rest. Both modes have the same fixed point with the
+output free, the feedforward pass (`fixed_point`); but the free dynamics are not
+stable with synaptic delays for trained MNIST weights: the feedback loop value ->
+activity -> error -> feedback -> gate -> value passes several synapses and has a gain
+of f' W W^T f' (with the exact LIF curve's steep slope near threshold). Measured on a
+784-500-500-10 ``"lif"`` network and one test image: in rate mode with no synapse
+the free phase converges (slowly); with a 2 ms lowpass synapse, or spiking, it
+diverges within 100-150 ms of switching on the feedback.
+
+One simulation records, per image and time step,
+
+* the output x_L (the state of the output integrator, see `spiking_inference`), so
+  that accuracy at every presentation time up to ``duration`` comes from the same
+  run (`accuracy_over_time`, with the readouts of `readout_over_time`);
+* the number of spikes of every neural population and the synaptic operations they
+  cause (each spike of a neuron costs its fan-out: the number of nonzero weights
+  leaving it, `fan_out`);
+* optionally (``record_states=True``) the decoded values and errors of every layer,
+  as distances from the rate-mode fixed point (`fixed_point`).
+
+`inference_energy` turns synop counts into energy per inference with the per-synop
+figures of `nengo_pc.energy`.
+"""
+
+import sys
+import time
+import warnings
+
+import nengo
+import numpy as np
+
+from nengo_pc.energy import NEURON_UPDATE_ENERGY, SYNOP_ENERGY
+from nengo_pc.nengo_net import INPUT_CODINGS, SYNAPSES, make_synapse
+from nengo_pc.pc.network import (
+    SPIKING_PAIR_AMPLITUDE,
+    SPIKING_SYNAPSE,
+    PredictiveCodingNetwork,
+    _check_int,
+    _check_positive,
+)
+from nengo_pc.rates import activation_function
+
+
+def fixed_point(arch, params, images):
+    """The rate-mode fixed point with the output free: the feedforward values.
+
+    Parameters
+    ----------
+    arch : Architecture
+    params : Params
+    images : ndarray
+        Shape ``(N, arch.sizes[0])``.
+
+    Returns
+    -------
+    list of ndarray
+        ``[h_1, ..., h_L]``, each ``(N, sizes[l])``: the values x_l (pre-activations,
+        through the exact rate curve of `nengo_pc.rates.activation_function`) at
+        which every error is zero.
+    """
+    f = activation_function(arch)
+    h, values = np.asarray(images, dtype=np.float64), []
+    for i, (w, b) in enumerate(zip(params.weights, params.biases)):
+        h = (h if i == 0 else f(h)) @ np.asarray(w, np.float64) + np.asarray(b, np.float64)
+        values.append(h)
+    return values
+
+
+def populations(net):
+    """The neural populations of a PC network, by label (ensembles with neurons)."""
+    return {ens.label: ens for ens in net.all_ensembles}
+
+
+def _column_counts(conn):
+    """Nonzero weights per presynaptic neuron of a connection from ``.neurons``."""
+    n_pre = conn.pre_obj.size_out
+    transform = conn.transform
+    if isinstance(transform, nengo.Sparse):
+        init = transform.init
+        if hasattr(init, "tocoo"):  # a scipy matrix
+            coo = init.tocoo()
+            values, cols = coo.data, coo.col
+        else:  # nengo's SparseMatrix
+            values, cols = np.asarray(init.data).ravel(), np.asarray(init.indices)[:, 1]
+        return np.bincount(cols[values != 0], minlength=n_pre)
+    init = np.asarray(transform.init)
+    n_post = conn.post_obj.size_in if conn.post_slice is None else len(
+        np.arange(conn.post_obj.size_in)[conn.post_slice])
+    if init.ndim == 0:  # scalar: one weight per element
+        return np.full(n_pre, n_post if init != 0 else 0)
+    if init.ndim == 1:  # elementwise
+        return (init != 0).astype(np.int64)
+    return np.count_nonzero(init, axis=0)
+
+
+def fan_out(net):
+    """Synapses leaving each neuron of every population of ``net``.
+
+    Counts the nonzero weights of every connection whose presynaptic object is a
+    population's neurons (to neurons, to a node such as a slope gate, or to a
+    learning rule); probes are not connections and are not counted.
+
+    Returns
+    -------
+    dict
+        Population label -> integer array of shape ``(n_neurons,)``.
+    """
+    pops = populations(net)
+    counts = {label: np.zeros(ens.n_neurons, dtype=np.int64) for label, ens in pops.items()}
+    by_neurons = {ens.neurons: label for label, ens in pops.items()}
+    for conn in net.all_connections:
+        label = by_neurons.get(conn.pre_obj)
+        if label is not None:
+            counts[label] += _column_counts(conn)
+    return counts
+
+
+#: Readouts of `readout_over_time`.
+READOUTS = ("window", "state")
+
+
+def readout_over_time(outputs, readout="window"):
+    """The network's answer at every presentation time T, from recorded outputs.
+
+    Parameters
+    ----------
+    outputs : ndarray
+        ``(N, n_steps, n_out)``, x_L at every step.
+    readout : str
+        ``"window"``: the mean of x_L over the second half of the presentation,
+        steps ``ceil(k / 2)..k`` for a presentation of k steps (the spike-count
+        readout of a spiking classifier, without its start-up transient);
+        ``"state"``: x_L at the last step.
+
+    Returns
+    -------
+    ndarray
+        ``(N, n_steps, n_out)``: entry ``[:, k - 1]`` is the answer after k steps.
+    """
+    if readout not in READOUTS:
+        raise ValueError(f"readout: {readout!r} is not one of {', '.join(READOUTS)}")
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if readout == "state":
+        return outputs
+    total = np.cumsum(outputs, axis=1)
+    k = np.arange(1, outputs.shape[1] + 1)
+    start = k // 2  # steps before the window
+    before = np.concatenate([np.zeros_like(total[:, :1]), total], axis=1)[:, start]
+    return (total - before) / (k - start)[None, :, None]
+
+
+def accuracy_over_time(outputs, labels, readout="window"):
+    """Accuracy of the readout's ``argmax`` at every presentation time.
+
+    Parameters
+    ----------
+    outputs : ndarray
+        ``(N, n_steps, n_out)``.
+    labels : ndarray
+        ``(N,)`` integer labels.
+    readout : str
+        One of `READOUTS` (see `readout_over_time`).
+
+    Returns
+    -------
+    ndarray
+        ``(n_steps,)``: accuracy for a presentation of 1, 2, ... steps.
+    """
+    answers = np.argmax(readout_over_time(outputs, readout), axis=-1)
+    return np.mean(answers == np.asarray(labels)[:, None], axis=0)
+
+
+def inference_energy(synops, neuron_updates):
+    """Energy per inference on each device of `nengo_pc.energy.SYNOP_ENERGY`.
+
+    Parameters
+    ----------
+    synops : float
+        Synaptic operations (spikes times fan-out) per inference.
+    neuron_updates : float
+        Neuron state updates per inference (neurons times steps; only Loihi
+        publishes an energy for them).
+
+    Returns
+    -------
+    dict
+        Device -> joules.
+    """
+    return {device: synops * joules + neuron_updates * NEURON_UPDATE_ENERGY.get(device, 0.0)
+            for device, joules in SYNOP_ENERGY.items()}
+
+
+def spiking_inference(arch, params, images, *, duration=0.2, sweep_time=None, dt=0.001,
+                      tau=0.01, synapse=SPIKING_SYNAPSE[0], synapse_tau=SPIKING_SYNAPSE[1],
+                      pair_amplitude=SPIKING_PAIR_AMPLITUDE, input_coding="constant",
+                      record_states=False, batch_size=100, seed=0, progress=False):
+    """Run the spiking PC network on every image (output free), recording over time.
+
+    Every image is shown from rest for ``round(duration / dt)`` steps; the network is
+    a `PredictiveCodingNetwork` with ``spiking=True`` (LIF activities, spiking
+    integrate-and-fire pairs of amplitude ``pair_amplitude``), in mode ``"sweep"``
+    for the first ``sweep_time`` seconds and ``"free"`` afterwards.
+
+    The output read out is the state of the output value integrator: the input
+    current of the ``"value L"`` pairs, ``x_L = amplitude (J[:n] - J[n:]) / 2``,
+    i.e. the sum of every spike train arriving there through its Lowpass(tau)
+    synapse (as a non-spiking output node of a spiking network reads its inputs).
+    ``record_states`` reads the hidden values and the errors the same way (their
+    input currents; for an error that is its inputs through ``synapse``).
+
+    Parameters
+    ----------
+    arch : Architecture
+        A ``"lif"`` network with default LIF parameters.
+    params : Params
+    images : ndarray
+        ``(N, arch.sizes[0])``; in [0, 1] for Poisson input.
+    duration : float
+        Simulated seconds per image (> 0).
+    sweep_time : float or None
+        Seconds of mode ``"sweep"`` at the start (0 <= sweep_time <= duration);
+        None (default): the whole presentation. Free PC inference (top-down
+        feedback on) is not stable with synaptic delays for trained MNIST networks
+        (see the module docstring), so the default keeps the feedback off.
+    dt : float
+        Time step in seconds.
+    tau : float
+        Inference time constant (the integrators' synapse).
+    synapse : str
+        One of `nengo_pc.nengo_net.SYNAPSES`, for every other connection.
+    synapse_tau : float
+        Its time constant in seconds.
+    pair_amplitude : float
+        Amplitude of the spiking pairs (a unit of signal fires at 1 / amplitude Hz).
+    input_coding : str
+        ``"constant"`` or ``"poisson"``.
+    record_states : bool
+        Also record the hidden values and all errors (memory: batch * steps *
+        2 n_l floats per layer and simulator call).
+    batch_size : int
+        Images per simulator call.
+    seed : int
+        Network and simulator seed.
+    progress : bool
+        One line per simulator call on stderr.
+
+    Returns
+    -------
+    dict
+        ``times`` (``(n_steps,)``, seconds at the end of each step); ``outputs``
+        (``(N, n_steps, n_out)``, x_L); ``spikes`` and ``synops`` (population
+        label -> ``(n_steps,)``, mean over images of the counts in each step);
+        ``n_neurons`` and ``fan_out`` (label -> int and mean fan-out);
+        ``neurons_total``; with ``record_states``, ``value_distance`` and
+        ``error_norm`` (``(L, n_steps)``: mean over images of
+        ``||x_l(t) - h_l|| / ||h_l||`` and ``||e_l(t)|| / ||h_l||``, h the fixed
+        point of `fixed_point`); ``seconds`` (wall clock of the simulation).
+    """
+    import nengo_dl  # pylint: disable=import-outside-toplevel
+    from nengo_dl import graph_optimizer  # pylint: disable=import-outside-toplevel
+
+    images = np.asarray(images)
+    if images.ndim != 2 or images.shape[1] != arch.sizes[0] or len(images) == 0:
+        raise ValueError(
+            f"images: expected shape (N >= 1, {arch.sizes[0]}), got {images.shape}"
+        )
+    if not np.all(np.isfinite(images)):
+        raise ValueError("images: contain non-finite values")
+    _check_positive("duration", duration)
+    if sweep_time is None:
+        sweep_time = duration
+    if isinstance(sweep_time, bool) or not isinstance(sweep_time, (int, float)) \
+            or not 0 <= sweep_time <= duration:
+        raise ValueError(
+            f"sweep_time: must be a number in [0, duration={duration}], got {sweep_time!r}"
+        )
+    _check_positive("dt", dt)
+    _check_positive("pair_amplitude", pair_amplitude)
+    if synapse not in SYNAPSES:
+        raise ValueError(f"synapse: {synapse!r} is not one of {', '.join(SYNAPSES)}")
+    if input_coding not in INPUT_CODINGS:
+        raise ValueError(
+            f"input_coding: {input_coding!r} is not one of {', '.join(INPUT_CODINGS)}"
+        )
+    batch_size = _check_int("batch_size", batch_size, 1)
+    n_steps = max(1, int(round(duration / dt)))
+    n_sweep = int(round(sweep_time / dt))
+    net = PredictiveCodingNetwork(
+        arch, params, tau=tau, spiking=True, input_coding=input_coding,
+        synapse=make_synapse(synapse, synapse_tau) if synapse != "none" else None,
+        pair_neuron_type=nengo.SpikingRectifiedLinear(amplitude=pair_amplitude),
+        seed=seed, label="spiking pc")
+    net.mode = lambda t: "sweep" if t < (n_sweep + 0.5) * dt else "free"
+    counts = fan_out(net)
+    pops = populations(net)
+    labels = list(pops)
+    n_layers = arch.n_layers
+    with net:
+        # spikes and synops of every population, summed over its neurons each step
+        counter = nengo.Node(size_in=2 * len(labels), label="spike counter")
+        for k, label in enumerate(labels):
+            ens = pops[label]
+            per_spike = dt / ens.neuron_type.amplitude  # output amplitude / dt per spike
+            transform = np.vstack([np.full(ens.n_neurons, per_spike),
+                                   counts[label] * per_spike])
+            nengo.Connection(ens.neurons, counter[2 * k:2 * k + 2], transform=transform,
+                             synapse=None)
+        p_counts = nengo.Probe(counter, synapse=None, label="spike counts")
+        p_output = nengo.Probe(net.values[-1].neurons, "input", synapse=None,
+                               label="output state")
+        state_probes = []
+        if record_states:
+            for l in range(1, n_layers + 1):
+                state_probes.append((
+                    nengo.Probe(net.values[l].neurons, "input", synapse=None),
+                    nengo.Probe(net.errors[l].neurons, "input", synapse=None)))
+        nengo_dl.configure_settings(
+            stateful=False, inference_only=True,
+            planner=graph_optimizer.noop_planner,
+            sorter=graph_optimizer.noop_order_signals,
+        )
+
+    def decode(state):
+        n = state.shape[-1] // 2
+        return pair_amplitude * (state[..., :n] - state[..., n:]) / 2
+
+    n = len(images)
+    batch_size = min(batch_size, n)
+    outputs = np.zeros((n, n_steps, arch.sizes[-1]), dtype=np.float32)
+    count_sum = np.zeros((n_steps, 2 * len(labels)))
+    value_distance = np.zeros((n_layers, n_steps))
+    error_norm = np.zeros((n_layers, n_steps))
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="No GPU support detected")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # nengo derives max rates of the LIF activities (gain 1, bias 0) by
+            # dividing by zero; those values are unused
+            sim = nengo_dl.Simulator(net, dt=dt, minibatch_size=batch_size, seed=seed,
+                                     progress_bar=False)
+        with sim:
+            build_seconds = time.perf_counter() - t0
+            for start in range(0, n, batch_size):
+                batch = images[start:start + batch_size]
+                m = len(batch)
+                if m < batch_size:  # NengoDL needs whole minibatches
+                    batch = np.concatenate(
+                        [batch, np.zeros((batch_size - m, batch.shape[1]), batch.dtype)])
+                x = np.repeat(batch[:, None, :], n_steps, axis=1)
+                out = sim.predict_on_batch({net.input: x})
+                outputs[start:start + m] = decode(out[p_output][:m])
+                count_sum += out[p_counts][:m].sum(axis=0)
+                if record_states:
+                    reference = fixed_point(arch, params, batch[:m])
+                    for l, (p_value, p_error) in enumerate(state_probes):
+                        h = reference[l][:, None, :]
+                        scale = np.linalg.norm(h, axis=-1)
+                        value = decode(out[p_value][:m])
+                        value_distance[l] += np.sum(
+                            np.linalg.norm(value - h, axis=-1) / scale, axis=0)
+                        error_norm[l] += np.sum(
+                            np.linalg.norm(decode(out[p_error][:m]), axis=-1) / scale,
+                            axis=0)
+                        del value
+                if not np.all(np.isfinite(outputs[start:start + m])):
+                    raise FloatingPointError(
+                        f"spiking inference: non-finite outputs for images "
+                        f"{start}..{start + m - 1}")
+                if progress:
+                    print(f"spiking inference {start + m}/{n} images "
+                          f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr,
+                          flush=True)
+    count_mean = count_sum / n
+    result = {
+        "times": dt * np.arange(1, n_steps + 1),
+        "outputs": outputs,
+        "spikes": {label: count_mean[:, 2 * k] for k, label in enumerate(labels)},
+        "synops": {label: count_mean[:, 2 * k + 1] for k, label in enumerate(labels)},
+        "n_neurons": {label: int(pops[label].n_neurons) for label in labels},
+        "fan_out": {label: float(counts[label].mean()) for label in labels},
+        "neurons_total": int(sum(pops[label].n_neurons for label in labels)),
+        "seconds": {"build": build_seconds, "total": time.perf_counter() - t0},
+    }
+    if record_states:
+        result["value_distance"] = value_distance / n
+        result["error_norm"] = error_norm / n
+    return result

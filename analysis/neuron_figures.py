@@ -39,6 +39,7 @@ from nengo_pc.neurons import (  # noqa: E402
     simulated_lif_rates,
     soft_lif_rate,
 )
+from nengo_pc.results import save_figure  # noqa: E402
 
 FIGURES = ("fig1", "fig3a", "fig3b")
 MAX_REL_ERROR = 0.02  # fig3b acceptance threshold
@@ -170,10 +171,8 @@ def fig3b(out_dir, n_points=20, t=2.0, dt=0.001):
 
 
 def _save(fig, path):
-    """Write ``fig`` to ``path`` and close it."""
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
-    return path
+    """Write ``fig`` to ``path`` atomically and close it."""
+    return save_figure(fig, path, dpi=150)
 
 
 def parse_args(argv=None):

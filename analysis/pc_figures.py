@@ -29,7 +29,7 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from nengo_pc.results import read_record  # noqa: E402
+from nengo_pc.results import read_record, save_figure  # noqa: E402
 
 
 def alignment_figure(record, out):
@@ -53,11 +53,7 @@ def alignment_figure(record, out):
     axes[0][0].set_ylabel("cosine(update, BP gradient)")
     axes[0][-1].legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def energy_figure(record, out):
@@ -82,11 +78,7 @@ def energy_figure(record, out):
     axes[0][0].set_ylabel("energy F per example")
     axes[0][-1].legend(fontsize=6, ncol=1)
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def main(argv=None):

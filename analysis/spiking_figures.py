@@ -24,7 +24,7 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from nengo_pc.results import read_record  # noqa: E402
+from nengo_pc.results import read_record, save_figure  # noqa: E402
 
 
 def accuracy_vs_time(record, out):
@@ -53,11 +53,7 @@ def accuracy_vs_time(record, out):
     ax.set_ylim(bottom=max(0, ax.get_ylim()[0]))
     ax.legend(fontsize=8)
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def main(argv=None):

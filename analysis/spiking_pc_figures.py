@@ -35,15 +35,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from nengo_pc.results import read_record  # noqa: E402
+from nengo_pc.results import read_record, save_figure  # noqa: E402
 
 
 def _save(fig, out):
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def accuracy_vs_time(record, out):

@@ -156,3 +156,30 @@ def read_record(path):
     """Load and validate a run record."""
     with open(path) as f:
         return validate_record(json.load(f))
+
+
+def save_figure(fig, path, dpi=120):
+    """Write a matplotlib figure atomically and close it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : str or Path
+        Destination; the format follows the suffix (e.g. ``.png``).
+    dpi : int
+        Resolution.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+    path = Path(path)
+    fmt = path.suffix.lstrip(".") or "png"
+    try:
+        return atomic_write(path, lambda f: fig.savefig(f, dpi=dpi, format=fmt),
+                            binary=True)
+    finally:
+        plt.close(fig)

@@ -1,10 +1,11 @@
 """Benchmark: every learning rule on one MLP, several seeds, both data sets.
 
 The runs behind the comparison table (``analysis/comparison_table.py``). Each
-(data set, rule, seed) trains the benchmark MLP of `nengo_pc.pc.settings` (784-500-500-10
-ReLU) with `nengo_pc.pc.train.train_pc` and the rule's benchmark settings
-(`nengo_pc.pc.settings.benchmark_config`: the same optimiser, schedule, batch size and
-epochs for every rule), tests it on the full test set and writes one run record,
+(data set, rule, seed) trains the rule's benchmark network (`nengo_pc.pc.settings.benchmark_arch`:
+784-500-500-10 ReLU for backprop and the PC variants) with `nengo_pc.pc.train.train_pc`
+and the rule's benchmark settings (`nengo_pc.pc.settings.benchmark_config`: the same
+optimiser, schedule, batch size and epochs for backprop and the PC variants; the
+baselines' own where they need them), tests it on the full test set and writes one run record,
 ``<out-dir>/<dataset>/<rule>_seed<k>.json``, atomically when the run ends.
 
 Runs whose record exists are skipped, so the command can be stopped and started again
@@ -27,7 +28,9 @@ from pathlib import Path
 from nengo_pc import cli
 from nengo_pc.arch import mlp
 from nengo_pc.data import DATASETS, load_dataset
-from nengo_pc.pc.settings import ACTIVATION, HIDDEN, RULE_OPTIONS, benchmark_config
+from nengo_pc.pc.settings import (
+    ACTIVATION, BENCHMARK_RULES, HIDDEN, benchmark_arch, benchmark_config,
+)
 from nengo_pc.pc.train import evaluate_pc, train_pc
 from nengo_pc.results import make_record, read_record, write_json_atomic
 
@@ -69,7 +72,7 @@ def run_one(arch, data, dataset, rule, seed, epochs=None, progress=True):
 
 
 def run(args):
-    arch = mlp(tuple(args.hidden), activation=args.activation)
+    custom = args.hidden is not None or args.activation is not None
     done = skipped = 0
     for dataset in args.datasets:
         data = None
@@ -85,6 +88,9 @@ def run(args):
                     if args.n_train:
                         data = dataclasses.replace(data, train=data.train.subset(
                             min(args.n_train, len(data.train))))
+                arch = (mlp(tuple(args.hidden or HIDDEN),
+                            activation=args.activation or ACTIVATION)
+                        if custom else benchmark_arch(rule))
                 _log(f"== {dataset} / {rule} / seed {seed}")
                 record = run_one(arch, data, dataset, rule, seed, args.epochs,
                                  progress=not args.quiet)
@@ -100,13 +106,15 @@ def run(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
-    parser.add_argument("--rules", nargs="+", default=list(RULE_OPTIONS),
-                        choices=list(RULE_OPTIONS))
+    parser.add_argument("--rules", nargs="+", default=list(BENCHMARK_RULES),
+                        choices=list(BENCHMARK_RULES))
     parser.add_argument("--seeds", nargs="+", type=cli.nonnegative_int, default=[0, 1, 2])
     parser.add_argument("--epochs", type=cli.positive_int, default=None,
                         help="override the benchmark's epochs (smoke tests)")
-    parser.add_argument("--hidden", nargs="+", type=cli.positive_int, default=list(HIDDEN))
-    parser.add_argument("--activation", default=ACTIVATION,
+    parser.add_argument("--hidden", nargs="+", type=cli.positive_int, default=None,
+                        help="one architecture for every rule (default: each rule's "
+                             "benchmark network)")
+    parser.add_argument("--activation", default=None,
                         choices=["relu", "tanh", "sigmoid"])
     parser.add_argument("--n-train", type=cli.positive_int, default=None,
                         help="use only the first N training images (smoke tests)")

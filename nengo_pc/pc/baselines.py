@@ -28,8 +28,10 @@ at the end of the unrolled free phase (the quantity equilibrium propagation
 approaches as beta -> 0 once the free phase has converged; Ernoult et al. 2019), and
 an energy-based network classifies by its free phase (`free_phase_output`).
 
-`random_feedback` draws the fixed matrices of FA and DFA. `RECOMMENDED` holds the
-measured settings per rule for MNIST (architecture and training options).
+`random_feedback` draws the fixed matrices of FA and DFA. The settings each rule is
+benchmarked with on MNIST (architecture, optimiser, options) are those of
+`nengo_pc.pc.settings` (``RULE_ARCH``, ``RULE_OPTIONS``, ``benchmark_arch``,
+``benchmark_config``).
 """
 
 import numpy as np
@@ -48,27 +50,6 @@ ENERGY_RULES = ("eqprop", "chl")
 #: energy (which contains the integral of rho^{-1}) exists. ReLU and linear units
 #: would let the states, and the energy, run away to infinity.
 ENERGY_ACTIVATIONS = ("sigmoid", "tanh")
-
-#: Settings per rule for MNIST, for benchmark scripts: ``hidden`` and ``activation``
-#: of the `nengo_pc.arch.mlp`, and the `nengo_pc.pc.train.PCTrainConfig` fields (the
-#: rest at their defaults). PROVISIONAL: starting points only, not yet shown to reach
-#: the targets (FA/DFA >= 98.0%, EqProp/CHL >= 97.5%); 2-3 epoch runs of FA and DFA
-#: with Adam stayed below 93% (relu and tanh, lr 1e-4 to 1e-3), EqProp and CHL on
-#: 784-500-10 sigmoid at 87% after 2 epochs (lr 1e-3).
-RECOMMENDED = {
-    "fa": {"hidden": (500, 500), "activation": "relu",
-           "config": {"rule": "fa", "epochs": 15, "learning_rate": 5e-4}},
-    "dfa": {"hidden": (500, 500), "activation": "relu",
-            "config": {"rule": "dfa", "epochs": 15, "learning_rate": 5e-4}},
-    "eqprop": {"hidden": (500,), "activation": "sigmoid",
-               "config": {"rule": "eqprop", "epochs": 15, "learning_rate": 1e-3,
-                          "n_steps": 20, "nudged_steps": 8, "beta": 0.2,
-                          "symmetric_nudging": True}},
-    "chl": {"hidden": (500,), "activation": "sigmoid",
-            "config": {"rule": "chl", "epochs": 15, "learning_rate": 1e-3,
-                       "n_steps": 20, "nudged_steps": 8}},
-}
-
 
 # --- feedback alignment ---------------------------------------------------------
 
@@ -93,9 +74,12 @@ def random_feedback(sizes, rule, seed, dtype=np.float32):
         ``"fa"``: B_2, ..., B_L, shaped like W_2, ..., W_L, i.e. (n_{l-1}, n_l),
         normal with the He standard deviation ``sqrt(2 / n_{l-1})`` of the forward
         weights they stand in for. ``"dfa"``: D_1, ..., D_{L-1} with shape
-        (n_L, n_l), normal with standard deviation ``sqrt(1 / n_L)`` (so that
-        ``e D_l`` has the size of ``e``). (With Adam the scale of each matrix does
-        not matter: it multiplies every gradient of a layer alike.)
+        (n_L, n_l), normal with standard deviation ``sqrt(2 / n_l)``, so that the
+        delta ``e D_l`` of a unit has the size backprop's ``e W_L^T`` has at the
+        last hidden layer (He-initialised W_L). With SGD the scale sets each
+        hidden layer's effective learning rate relative to the output layer's
+        (an earlier ``sqrt(1 / n_L)``, 5x larger for 500-unit layers, diverged
+        at learning rates FA trains well with); with Adam it does not matter.
     """
     if rule not in FEEDBACK_RULES:
         raise ValueError(f"rule: must be one of {FEEDBACK_RULES}, got {rule!r}")
@@ -106,7 +90,7 @@ def random_feedback(sizes, rule, seed, dtype=np.float32):
         stds = [np.sqrt(2.0 / n_in) for n_in, _ in shapes]
     else:
         shapes = [(sizes[-1], n) for n in sizes[1:-1]]
-        stds = [np.sqrt(1.0 / sizes[-1])] * len(shapes)
+        stds = [np.sqrt(2.0 / n) for _, n in shapes]
     return [rng.normal(0.0, std, size=shape).astype(dtype)
             for shape, std in zip(shapes, stds)]
 

@@ -67,10 +67,9 @@ RULES = ("bp",) + VARIANTS + FEEDBACK_RULES + ENERGY_RULES
 ENERGY_STEPS = (20, 8)
 
 #: Keras optimisers `train_pc` can use: Adam, plain SGD, and SGD with momentum
-#: `MOMENTUM` (``"momentum"``; the optimiser FA, DFA and EqProp were published with:
-#: it keeps each update proportional to the rule's error signal, where Adam would
-#: blow the small, initially unaligned hidden-layer updates of FA/DFA up to
-#: full-size steps).
+#: `MOMENTUM` (``"momentum"``, the optimiser FA and DFA were published with: it keeps
+#: each update proportional to the rule's error signal, where Adam blows the small,
+#: initially unaligned hidden-layer updates of FA/DFA up to full-size steps).
 OPTIMIZERS = ("adam", "sgd", "momentum")
 
 #: Momentum coefficient of ``optimizer="momentum"``.

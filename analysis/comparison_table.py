@@ -70,9 +70,10 @@ METHODS = (
      "for convergence"),
     ("soft-LIF spiking MLP", "spiking_mlp", {"spiking": "yes"},
      "spiking LIF inference; trained offline with BP through soft-LIF rates"),
-    ("spiking PC", "spiking_pc", {"spiking": "yes", "timing": "partly"},
-     "the PC network with spiking LIF activities: spiking inference; local "
-     "learning rules"),
+    ("spiking PC", "spiking_pc", {"spiking": "yes"},
+     "the PC network of Nengo ensembles run with spikes (LIF activities, "
+     "integrate-and-fire value and error pairs); trained by Z-IL in the vectorised "
+     "path, since online spiking learning is still open"),
 )
 
 
@@ -85,15 +86,22 @@ def _accuracy(record):
 
 
 def _epochs(record):
-    config = record["config"]
-    train = config.get("train") or {}
-    return train.get("epochs")
+    train = record["config"].get("train") or {}
+    # (a run that loaded trained parameters keeps their training settings in metadata)
+    return train.get("epochs", (train.get("metadata") or {}).get("epochs"))
+
+
+def _network(record):
+    arch = record["config"].get("architecture")
+    if not arch:
+        return None
+    return "-".join(str(n) for n in arch["sizes"]) + " " + arch["activation"]
 
 
 def _synops(record):
-    cost = record.get("cost_per_inference") or {}
-    constant = cost.get("constant_input") or {}
-    return constant.get("synops")
+    """Synaptic operations per inference (constant input) of a spiking run."""
+    cost = (record.get("cost_per_inference") or {}).get("constant_input") or {}
+    return cost.get("synops", record["metrics"].get("synops_per_inference"))
 
 
 def collect(results_dir):
@@ -119,7 +127,7 @@ def rows(groups):
     table = []
     for label, name, addressed, why in METHODS:
         row = {"method": label}
-        epochs, per_epoch, alignment, synops = set(), [], [], []
+        epochs, networks, per_epoch, alignment, synops = set(), set(), [], [], []
         for dataset in DATASETS:
             records = groups.get((name, dataset), [])
             if records:
@@ -128,6 +136,7 @@ def rows(groups):
                 row[f"{dataset}_seeds"] = len(records)
             for r in records:
                 epochs.add(_epochs(r))
+                networks.add(_network(r))
                 if "per_epoch" in r["seconds"]:
                     per_epoch.append(r["seconds"]["per_epoch"])
                 if r["metrics"].get("final_alignment_min") is not None:
@@ -135,6 +144,7 @@ def rows(groups):
                 if _synops(r) is not None:
                     synops.append(_synops(r))
         row["epochs"] = "/".join(str(e) for e in sorted(e for e in epochs if e)) or None
+        row["network"] = ", ".join(sorted(n for n in networks if n)) or None
         row["seconds_per_epoch"] = sum(per_epoch) / len(per_epoch) if per_epoch else None
         row["bp_alignment"] = sum(alignment) / len(alignment) if alignment else None
         row["synops"] = sum(synops) / len(synops) if synops else None
@@ -160,12 +170,13 @@ def _fmt(value, spec):
 def markdown(table, provenance=""):
     """The table as Markdown, then the justification lines."""
     marks = {"yes": "yes", "partly": "partly", "no": ""}
-    head = (["method", "MNIST test %", "Fashion-MNIST test %", "epochs", "s/epoch",
-             "BP cosine", "synops/inference"] + list(PROBLEMS))
+    head = (["method", "network", "MNIST test %", "Fashion-MNIST test %", "epochs",
+             "s/epoch", "BP cosine", "synops/inference"] + list(PROBLEMS))
     lines = ["| " + " | ".join(head) + " |",
-             "| " + " | ".join(["---"] + ["---:"] * 6 + [":---:"] * len(PROBLEMS)) + " |"]
+             "| " + " | ".join(["---", "---"] + ["---:"] * 6 + [":---:"] * len(PROBLEMS))
+             + " |"]
     for row in table:
-        cells = [row["method"], _fmt_accuracy(row, "mnist"),
+        cells = [row["method"], row["network"] or "-", _fmt_accuracy(row, "mnist"),
                  _fmt_accuracy(row, "fashion_mnist"), row["epochs"] or "-",
                  _fmt(row["seconds_per_epoch"], ".1f"), _fmt(row["bp_alignment"], ".3f"),
                  _fmt(row["synops"], ".3g")]
@@ -180,7 +191,7 @@ def markdown(table, provenance=""):
 
 def write_csv(table, path):
     fields = (["method"] + [f"{d}_{k}" for d in DATASETS for k in ("mean", "std", "seeds")]
-              + ["epochs", "seconds_per_epoch", "bp_alignment", "synops"]
+              + ["network", "epochs", "seconds_per_epoch", "bp_alignment", "synops"]
               + list(PROBLEMS) + ["why"])
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -72,9 +72,9 @@ def test_comparison_table_aggregates_seeds(tmp_path):
                    if line.startswith("| FA |"))
     # mean 98.00, sample std 1.00 over 3 seeds; one Fashion-MNIST seed has no std;
     # seconds and cosines average over all four runs
-    assert "| 98.00 +- 1.00 (n=3) | 88.50 (n=1) | 15 | 4.8 | 0.698 |" in fa_line
+    assert "| - | 98.00 +- 1.00 (n=3) | 88.50 (n=1) | 15 | 4.8 | 0.698 |" in fa_line
     assert "| yes |" in fa_line  # weight transport
-    assert "| BP | not run | not run |" in result.stdout
+    assert "| BP | - | not run | not run |" in result.stdout
     assert (tmp_path / "table.md").read_text().strip() == result.stdout.strip()
     with open(out_csv) as f:
         rows = {row["method"]: row for row in csv.DictReader(f)}

@@ -55,9 +55,9 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
-        _require_int("epochs", self.epochs, low=1)
-        _require_int("batch_size", self.batch_size, low=1)
-        _require_int("seed", self.seed, low=0)
+        require_int("epochs", self.epochs, low=1)
+        require_int("batch_size", self.batch_size, low=1)
+        require_int("seed", self.seed, low=0)
         if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0
                 and math.isfinite(self.learning_rate)):
             raise ValueError(
@@ -73,7 +73,8 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-def _require_int(name, value, low):
+def require_int(name, value, low):
+    """Raise ValueError naming ``name`` unless ``value`` is an integer >= ``low``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValueError(f"{name}: must be an integer >= {low}, got {value!r}")
 
@@ -316,7 +317,12 @@ def _make_backend(backend, arch, params, batch_size, seed, progress, presentatio
     raise ValueError(f"backend: {backend!r} is not one of {', '.join(EVAL_BACKENDS)}")
 
 
-def _check_split(name, split, arch):
+def check_split(name, split, arch):
+    """Raise ValueError naming ``name`` unless ``split`` fits ``arch``.
+
+    The images must be flattened to ``(N, arch.sizes[0])`` and the labels index
+    the network's outputs.
+    """
     if split.images.ndim != 2 or split.images.shape[1] != arch.sizes[0]:
         raise ValueError(
             f"{name}: images must be flattened to (N, {arch.sizes[0]}), "
@@ -329,7 +335,8 @@ def _check_split(name, split, arch):
         )
 
 
-def _log(message):
+def log_progress(message):
+    """One progress line on stderr (flushed, so logs of background runs stay live)."""
     print(message, file=sys.stderr, flush=True)
 
 
@@ -384,9 +391,9 @@ def train_backprop(
     if max_shift and not arch.conv:
         raise ValueError("max_shift: shift augmentation needs an image-shaped input "
                          "(a convolutional architecture)")
-    _check_split("train", train, arch)
+    check_split("train", train, arch)
     if validation is not None:
-        _check_split("validation", validation, arch)
+        check_split("validation", validation, arch)
     n_used = (len(train) // config.batch_size) * config.batch_size
     if n_used == 0:
         raise ValueError(
@@ -433,7 +440,7 @@ def train_backprop(
             if progress:
                 val = (f"  val acc {100 * entry['val_accuracy']:.2f}%"
                        if "val_accuracy" in entry else "")
-                _log(f"[{backend}] epoch {epoch}/{config.epochs}  loss {loss:.4f}"
+                log_progress(f"[{backend}] epoch {epoch}/{config.epochs}  loss {loss:.4f}"
                      f"{val}  {entry['seconds']:.1f} s")
         trained = model.params()
     finally:
@@ -447,7 +454,7 @@ def predict_logits(arch, params, images, *, backend="nengo_dl", batch_size=500, 
 
     Arguments as in `evaluate`; the time includes building the simulator.
     """
-    _require_int("batch_size", batch_size, low=1)
+    require_int("batch_size", batch_size, low=1)
     if presentation is not None and arch.activation != "lif":
         raise ValueError(
             f"presentation: spiking mode needs 'lif' neurons, the network uses "
@@ -486,7 +493,7 @@ def evaluate(arch, params, split, *, backend="nengo_dl", batch_size=500, seed=0,
     dict
         ``accuracy``, ``loss``, ``n_examples``, ``seconds``, ``images_per_second``.
     """
-    _check_split("split", split, arch)
+    check_split("split", split, arch)
     t0 = time.perf_counter()
     logits = predict_logits(arch, params, split.images, backend=backend,
                             batch_size=batch_size, seed=seed, presentation=presentation)

@@ -70,7 +70,7 @@ import numpy as np
 
 from nengo_pc.arch import Architecture, Params, init_params, save_params
 from nengo_pc.rates import forward
-from nengo_pc.train import _check_split, _log
+from nengo_pc.train import check_split, log_progress
 
 #: Ways of feeding the input image to the network.
 INPUT_CODINGS = ("constant", "poisson")
@@ -431,7 +431,7 @@ def train_online(
                 f"(N, {arch.sizes[-1]}), got {train_x.shape} and {train_y.shape}")
         train_labels = None
     elif hasattr(train, "images") and hasattr(train, "labels"):
-        _check_split("train", train, arch)
+        check_split("train", train, arch)
         train_x, train_labels = train.images, train.labels
         train_y = None
     else:
@@ -471,7 +471,7 @@ def train_online(
     if input_coding == "poisson" and (train_x.min() < 0 or train_x.max() > 1):
         raise ValueError("train: Poisson input coding needs intensities in [0, 1]")
     if eval_split is not None:
-        _check_split("eval_split", eval_split, arch)
+        check_split("eval_split", eval_split, arch)
     eval_every = _integer("eval_every", eval_every, 1)
     eval_spiking = _integer("eval_spiking", eval_spiking, 0)
     if eval_spiking and eval_split is None:
@@ -636,7 +636,7 @@ def train_online(
                 if "spiking_accuracy" in entry:
                     parts.append(f"spiking {100 * entry['spiking_accuracy']:.2f}%")
                 parts.append(f"{train_seconds:.0f} s")
-                _log("  ".join(parts))
+                log_progress("  ".join(parts))
 
         evaluate(0, 0, 0)
         order = np.empty(0, dtype=np.int64)

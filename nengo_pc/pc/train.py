@@ -45,9 +45,9 @@ from nengo_pc.rates import forward
 from nengo_pc.train import (
     LR_SCHEDULES,
     TrainResult,
-    _check_split,
-    _log,
-    _require_int,
+    check_split,
+    log_progress,
+    require_int,
     classification_metrics,
     make_optimizer,
 )
@@ -169,9 +169,9 @@ class PCTrainConfig:
     def __post_init__(self):
         if self.rule not in RULES:
             raise ValueError(f"rule: {self.rule!r} is not one of {', '.join(RULES)}")
-        _require_int("epochs", self.epochs, low=1)
-        _require_int("batch_size", self.batch_size, low=1)
-        _require_int("seed", self.seed, low=0)
+        require_int("epochs", self.epochs, low=1)
+        require_int("batch_size", self.batch_size, low=1)
+        require_int("seed", self.seed, low=0)
         if self.learning_rate is None:
             raise ValueError("learning_rate: must be a finite number > 0, got None")
         _optional_positive("learning_rate", self.learning_rate)
@@ -185,7 +185,7 @@ class PCTrainConfig:
                 f"optimizer: {self.optimizer!r} is not one of {', '.join(OPTIMIZERS)}"
             )
         if self.n_steps is not None:
-            _require_int("n_steps", self.n_steps, low=1)
+            require_int("n_steps", self.n_steps, low=1)
         _optional_positive("step_size", self.step_size)
         if self.output_precision is None:
             raise ValueError("output_precision: must be a finite number > 0, got None")
@@ -204,7 +204,7 @@ class PCTrainConfig:
                 f"beta: symmetric nudging needs beta < 1, got {self.beta!r}"
             )
         if self.nudged_steps is not None:
-            _require_int("nudged_steps", self.nudged_steps, low=1)
+            require_int("nudged_steps", self.nudged_steps, low=1)
 
     def inference_options(self, n_layers):
         """The PC options this config resolves to for a network of ``n_layers``.
@@ -551,7 +551,7 @@ def evaluate_pc(arch, params, split, config=None):
         `nengo_pc.train.classification_metrics`), ``squared_error`` (the training
         loss of `train_pc`) and ``n_examples``.
     """
-    _check_split("split", split, arch)
+    check_split("split", split, arch)
     if config is not None and not isinstance(config, PCTrainConfig):
         raise ValueError(
             f"config: must be a PCTrainConfig or None, got {type(config).__name__}"
@@ -596,8 +596,8 @@ def time_steps(arch, configs, images, labels, *, params=None, n_steps=10,
     """
     import tensorflow as tf
 
-    _require_int("n_steps", n_steps, low=1)
-    _require_int("repeats", repeats, low=1)
+    require_int("n_steps", n_steps, low=1)
+    require_int("repeats", repeats, low=1)
     for config in configs:
         if config.batch_size != len(images):
             raise ValueError(
@@ -702,9 +702,9 @@ def train_pc(
         from nengo_pc.pc.baselines import check_energy_activation
 
         check_energy_activation(arch.activation)
-    _check_split("train", train, arch)
+    check_split("train", train, arch)
     if validation is not None:
-        _check_split("validation", validation, arch)
+        check_split("validation", validation, arch)
     config.inference_options(arch.n_layers)  # ValueError naming the option, now
     batch_size = config.batch_size
     n_used = (len(train) // batch_size) * batch_size
@@ -769,6 +769,6 @@ def train_pc(
                    if "val_accuracy" in entry else "")
             align = " ".join("-" if c is None else f"{c:.3f}"
                              for c in entry["alignment"])
-            _log(f"[pc:{rule}] epoch {epoch}/{config.epochs}  loss {loss:.4f}{val}  "
+            log_progress(f"[pc:{rule}] epoch {epoch}/{config.epochs}  loss {loss:.4f}{val}  "
                  f"align {align}  {seconds:.1f} s")
     return TrainResult(trainer.params(), history, build_seconds)

@@ -54,7 +54,7 @@ from nengo_pc.energy import inference_cost, neuron_rates
 from nengo_pc.nengo_net import Presentation
 from nengo_pc.processes import PoissonRateCode
 from nengo_pc.results import make_record, write_json_atomic
-from nengo_pc.train import TrainConfig, evaluate, predict_logits, train_backprop
+from nengo_pc.train import TrainConfig, compare_with_reference, evaluate, train_backprop
 
 
 def _log(message):
@@ -151,15 +151,9 @@ def run(args):
     }
 
     ref = data.test.subset(args.n_reference)
-    dl_pred = predict_logits(arch, params, ref.images, batch_size=args.n_reference,
-                             presentation=headline).argmax(axis=1)
-    t0 = time.perf_counter()
-    ref_pred = predict_logits(arch, params, ref.images, backend="nengo",
-                              presentation=headline).argmax(axis=1)
-    seconds["reference_simulator"] = time.perf_counter() - t0
-    metrics["reference_agreement"] = float(np.mean(dl_pred == ref_pred))
-    metrics["reference_accuracy"] = float(np.mean(ref_pred == ref.labels))
-    metrics["nengo_dl_accuracy_on_reference_subset"] = float(np.mean(dl_pred == ref.labels))
+    agreement, seconds["reference_simulator"] = compare_with_reference(
+        arch, params, ref, headline)
+    metrics.update(agreement)
     _log(f"NengoDL vs Nengo reference: {100 * metrics['reference_agreement']:.1f}% "
          f"same labels on {args.n_reference} images")
 

@@ -26,7 +26,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 from nengo_pc import cli
 from nengo_pc.arch import load_params, save_params, softlif_mlp
@@ -34,7 +33,7 @@ from nengo_pc.data import load_dataset
 from nengo_pc.energy import hidden_rates, inference_cost
 from nengo_pc.nengo_net import Presentation
 from nengo_pc.results import make_record, write_json_atomic
-from nengo_pc.train import TrainConfig, evaluate, predict_logits, train_backprop
+from nengo_pc.train import TrainConfig, compare_with_reference, evaluate, train_backprop
 
 
 def _log(message):
@@ -98,17 +97,9 @@ def run(args):
     }
 
     ref = data.test.subset(args.n_reference)
-    ref_pres = Presentation(n_steps=int(round(args.headline_ms)), synapse=args.synapse,
-                            tau=args.tau)
-    dl_pred = predict_logits(arch, params, ref.images, batch_size=args.n_reference,
-                             presentation=ref_pres).argmax(axis=1)
-    t0 = time.perf_counter()
-    ref_pred = predict_logits(arch, params, ref.images, backend="nengo",
-                              presentation=ref_pres).argmax(axis=1)
-    seconds["reference_simulator"] = time.perf_counter() - t0
-    metrics["reference_agreement"] = float(np.mean(dl_pred == ref_pred))
-    metrics["reference_accuracy"] = float(np.mean(ref_pred == ref.labels))
-    metrics["nengo_dl_accuracy_on_reference_subset"] = float(np.mean(dl_pred == ref.labels))
+    agreement, seconds["reference_simulator"] = compare_with_reference(
+        arch, params, ref, headline)
+    metrics.update(agreement)
     _log(f"NengoDL vs Nengo reference: {100 * metrics['reference_agreement']:.1f}% "
          f"same labels on {args.n_reference} images")
 

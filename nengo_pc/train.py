@@ -468,6 +468,35 @@ def predict_logits(arch, params, images, *, backend="nengo_dl", batch_size=500, 
         model.close()
 
 
+def compare_with_reference(arch, params, split, presentation, seed=0):
+    """Run ``split`` spiking in NengoDL and in the Nengo reference simulator.
+
+    Both simulators run the same `FeedforwardNetwork` with the same
+    ``presentation``; the reference simulator (one image at a time) is the check
+    that NengoDL simulates the network faithfully.
+
+    Returns
+    -------
+    metrics : dict
+        ``reference_agreement`` (fraction of images given the same label),
+        ``reference_accuracy`` and ``nengo_dl_accuracy_on_reference_subset``.
+    seconds : float
+        Time the reference simulator took.
+    """
+    dl_pred = predict_logits(arch, params, split.images, batch_size=len(split),
+                             presentation=presentation, seed=seed).argmax(axis=1)
+    t0 = time.perf_counter()
+    ref_pred = predict_logits(arch, params, split.images, backend="nengo",
+                              presentation=presentation, seed=seed).argmax(axis=1)
+    seconds = time.perf_counter() - t0
+    metrics = {
+        "reference_agreement": float(np.mean(dl_pred == ref_pred)),
+        "reference_accuracy": float(np.mean(ref_pred == split.labels)),
+        "nengo_dl_accuracy_on_reference_subset": float(np.mean(dl_pred == split.labels)),
+    }
+    return metrics, seconds
+
+
 def evaluate(arch, params, split, *, backend="nengo_dl", batch_size=500, seed=0,
              presentation=None):
     """Classify a data split with trained parameters.

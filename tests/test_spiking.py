@@ -96,3 +96,18 @@ def test_spiking_needs_lif(mnist_data):
         evaluate(arch, init_params(arch), mnist_data.test.subset(10),
                  presentation=Presentation())
     assert make_synapse("none", 0.005) is None
+
+
+def test_nengo_dl_and_reference_simulator_agree():
+    from nengo_pc.arch import init_params
+    from nengo_pc.data import Split
+    from nengo_pc.train import compare_with_reference
+
+    arch = softlif_mlp((8,), n_in=6, n_out=3)
+    params = init_params(arch, 0)
+    rng = np.random.default_rng(0)
+    split = Split(rng.uniform(0, 1, (4, 6)).astype(np.float32), np.array([0, 1, 2, 0]))
+    metrics, seconds = compare_with_reference(arch, params, split, Presentation(n_steps=20))
+    assert metrics["reference_agreement"] == 1.0
+    assert metrics["reference_accuracy"] == metrics["nengo_dl_accuracy_on_reference_subset"]
+    assert seconds > 0

@@ -73,7 +73,7 @@ METHODS = (
     ("spiking PC", "spiking_pc", {"spiking": "yes"},
      "the PC network of Nengo ensembles run with spikes (LIF activities, "
      "integrate-and-fire value and error pairs); trained by Z-IL in the vectorised "
-     "path, since online spiking learning is still open"),
+     "path (online spiking learning of MNIST works but has no full run yet)"),
 )
 
 

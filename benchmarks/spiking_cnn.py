@@ -50,9 +50,8 @@ from nengo_pc import cli
 from nengo_pc.arch import ConvLayer, LIFParams, load_params, save_params, softlif_cnn
 from nengo_pc.convert import fold_input_gain, train_batch_norm
 from nengo_pc.data import Split, load_dataset
-from nengo_pc.energy import inference_cost, neuron_rates
+from nengo_pc.energy import inference_costs, neuron_rates
 from nengo_pc.nengo_net import Presentation
-from nengo_pc.processes import PoissonRateCode
 from nengo_pc.results import make_record, write_json_atomic
 from nengo_pc.train import TrainConfig, compare_with_reference, evaluate, train_backprop
 
@@ -143,12 +142,7 @@ def run(args):
                 _log(f"  {synapse:5s} {ms:5g} ms: {100 * acc:.2f}% "
                      f"({args.n_sweep} images)")
 
-    mean_image = data.test.images.mean(axis=0).astype(np.float64)
-    cost = {
-        "constant_input": inference_cost(arch, rates, headline.seconds, headline.dt),
-        "poisson_input": inference_cost(arch, rates, headline.seconds, headline.dt,
-                                        input_rate=mean_image * PoissonRateCode().max_rate),
-    }
+    cost = inference_costs(arch, rates, data.test.images, headline)
 
     ref = data.test.subset(args.n_reference)
     agreement, seconds["reference_simulator"] = compare_with_reference(

@@ -30,7 +30,7 @@ from pathlib import Path
 from nengo_pc import cli
 from nengo_pc.arch import load_params, save_params, softlif_mlp
 from nengo_pc.data import load_dataset
-from nengo_pc.energy import hidden_rates, inference_cost
+from nengo_pc.energy import hidden_rates, inference_costs
 from nengo_pc.nengo_net import Presentation
 from nengo_pc.results import make_record, write_json_atomic
 from nengo_pc.train import TrainConfig, compare_with_reference, evaluate, train_backprop
@@ -89,12 +89,7 @@ def run(args):
                     _log(f"  {coding:8s} {synapse:5s} {ms:5g} ms: {100 * acc:.2f}%")
 
     rates = hidden_rates(arch, params, data.test.images)
-    cost = {
-        "constant_input": inference_cost(arch, rates, headline.seconds, headline.dt),
-        "poisson_input": inference_cost(
-            arch, rates, headline.seconds, headline.dt,
-            input_rate=float(data.test.images.mean() * 500.0)),
-    }
+    cost = inference_costs(arch, rates, data.test.images, headline)
 
     ref = data.test.subset(args.n_reference)
     agreement, seconds["reference_simulator"] = compare_with_reference(

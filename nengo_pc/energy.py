@@ -135,3 +135,32 @@ def inference_cost(arch, layer_rates, seconds, dt, input_rate=None):
         "ann_macs": ann_macs,
         "ann_energy_joules": {d: ann_macs * SYNOP_ENERGY[d] for d in ("cpu", "gpu")},
     }
+
+
+def inference_costs(arch, layer_rates, images, presentation):
+    """`inference_cost` for constant and for Poisson input, as the benchmarks report it.
+
+    Parameters
+    ----------
+    arch, layer_rates
+        As for `inference_cost`.
+    images : ndarray
+        The test images; Poisson input fires at ``pixel * PoissonRateCode().max_rate``
+        Hz, averaged per pixel over these images.
+    presentation : nengo_pc.nengo_net.Presentation
+        Presentation time and step.
+
+    Returns
+    -------
+    dict
+        ``{"constant_input": ..., "poisson_input": ...}``.
+    """
+    from nengo_pc.processes import PoissonRateCode
+
+    pixel_rates = np.asarray(images, np.float64).mean(axis=0) * PoissonRateCode().max_rate
+    return {
+        "constant_input": inference_cost(arch, layer_rates, presentation.seconds,
+                                         presentation.dt),
+        "poisson_input": inference_cost(arch, layer_rates, presentation.seconds,
+                                        presentation.dt, input_rate=pixel_rates),
+    }

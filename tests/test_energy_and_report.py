@@ -115,3 +115,17 @@ def test_report_rejects_unknown_records(tmp_path):
                              str(path)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "no table for benchmark 'mystery'" in result.stderr
+
+
+def test_inference_costs_constant_and_poisson():
+    from nengo_pc.energy import inference_costs
+    from nengo_pc.nengo_net import Presentation
+    from nengo_pc.processes import PoissonRateCode
+
+    arch = softlif_mlp((4, 3), n_in=5, n_out=2)
+    images = np.random.default_rng(0).uniform(0, 1, (6, 5))
+    costs = inference_costs(arch, [10.0, 20.0], images, Presentation(n_steps=100))
+    assert costs["constant_input"] == inference_cost(arch, [10.0, 20.0], 0.1, 0.001)
+    # a dense first layer: mean pixel rate x pixels x fan-out x seconds
+    rate = images.mean() * PoissonRateCode().max_rate
+    assert costs["poisson_input"]["synops"] == pytest.approx(24 + rate * 5 * 4 * 0.1)

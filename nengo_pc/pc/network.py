@@ -919,6 +919,22 @@ def _check_int(name, value, low):
     return int(value)
 
 
+def padded_batches(images, batch_size):
+    """Split ``images`` into whole minibatches, as NengoDL needs them.
+
+    Yields ``(start, m, batch)``: the first index, the number of real images and a
+    batch of exactly ``batch_size`` rows (the last one padded with zeros, whose
+    outputs the caller drops).
+    """
+    for start in range(0, len(images), batch_size):
+        batch = images[start:start + batch_size]
+        m = len(batch)
+        if m < batch_size:
+            batch = np.concatenate(
+                [batch, np.zeros((batch_size - m,) + batch.shape[1:], batch.dtype)])
+        yield start, m, batch
+
+
 def settled_outputs(arch, params, images, *, settle_time=0.2, sweep_time=0.15, dt=0.001,
                     tau=0.01, batch_size=100, output_precision=1.0, feedback="transpose",
                     seed=0, progress=False):
@@ -1001,12 +1017,7 @@ def settled_outputs(arch, params, images, *, settle_time=0.2, sweep_time=0.15, d
         warnings.filterwarnings("ignore", message="No GPU support detected")
         with nengo_dl.Simulator(net, dt=dt, minibatch_size=batch_size, seed=seed,
                                 progress_bar=False) as sim:
-            for start in range(0, n, batch_size):
-                batch = images[start:start + batch_size]
-                m = len(batch)
-                if m < batch_size:  # NengoDL needs whole minibatches
-                    batch = np.concatenate(
-                        [batch, np.zeros((batch_size - m, batch.shape[1]), batch.dtype)])
+            for start, m, batch in padded_batches(images, batch_size):
                 x = np.repeat(batch[:, None, :], n_steps, axis=1)
                 out = sim.predict_on_batch({net.input: x})
                 outputs[start:start + m] = out[net.output_probe][:m, -1]

@@ -459,7 +459,9 @@ def train_online(
     import nengo_dl  # noqa: PLC0415
     from nengo_dl import graph_optimizer  # noqa: PLC0415
 
-    from nengo_pc.pc.network import PredictiveCodingNetwork, pair_encoders  # noqa
+    from nengo_pc.pc.network import (  # noqa
+        PredictiveCodingNetwork, pair_encoders, padded_batches,
+    )
 
     # -- arguments
     if not isinstance(arch, Architecture):
@@ -646,12 +648,7 @@ def train_online(
 
         def spiking_outputs(images):
             outputs = np.zeros((len(images), sizes[-1]))
-            for s in range(0, len(images), batch_size):
-                batch = images[s:s + batch_size]
-                m = len(batch)
-                if m < batch_size:  # NengoDL needs whole minibatches
-                    batch = np.concatenate(
-                        [batch, np.zeros((batch_size - m, batch.shape[1]), batch.dtype)])
+            for s, m, batch in padded_batches(images, batch_size):
                 out = present(batch, np.zeros((batch_size, sizes[-1]), np.float32),
                               eval_mode)
                 outputs[s:s + m] = out[out_probe][:m, -n_average:].mean(axis=1)

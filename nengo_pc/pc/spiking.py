@@ -44,6 +44,7 @@ from nengo_pc.pc.network import (
     SPIKING_PAIR_AMPLITUDE,
     SPIKING_SYNAPSE,
     PredictiveCodingNetwork,
+    padded_batches,
     _check_int,
     _check_positive,
 )
@@ -349,12 +350,7 @@ def spiking_inference(arch, params, images, *, duration=0.2, sweep_time=None, dt
                                      progress_bar=False)
         with sim:
             build_seconds = time.perf_counter() - t0
-            for start in range(0, n, batch_size):
-                batch = images[start:start + batch_size]
-                m = len(batch)
-                if m < batch_size:  # NengoDL needs whole minibatches
-                    batch = np.concatenate(
-                        [batch, np.zeros((batch_size - m, batch.shape[1]), batch.dtype)])
+            for start, m, batch in padded_batches(images, batch_size):
                 x = np.repeat(batch[:, None, :], n_steps, axis=1)
                 out = sim.predict_on_batch({net.input: x})
                 outputs[start:start + m] = decode(out[p_output][:m])

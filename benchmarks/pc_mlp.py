@@ -61,6 +61,7 @@ def rule_configs(args):
         learning_rate=args.lr,
         lr_schedule=args.lr_schedule,
         optimizer=args.optimizer,
+        max_shift=args.max_shift,
         seed=args.seed,
     )
     per_rule = {
@@ -247,6 +248,9 @@ def main(argv=None):
                         choices=["constant", "cosine"])
     parser.add_argument("--optimizer", default=COMMON["optimizer"],
                         choices=["adam", "sgd"])
+    parser.add_argument("--max-shift", type=cli.nonnegative_int,
+                        default=COMMON["max_shift"],
+                        help="random shifts of the training images, in pixels")
     parser.add_argument("--standard-n-steps", type=cli.positive_int,
                         default=standard["n_steps"])
     parser.add_argument("--standard-step-size", type=cli.positive_float,

@@ -53,7 +53,8 @@ def run_dataset(args, name):
         batch_size=args.batch_size, n_samples=args.n_samples, epochs=args.epochs,
         input_coding=args.input_coding, amplitude=args.amplitude,
         eval_split=test, eval_every=args.eval_every, eval_spiking=args.eval_spiking,
-        checkpoint_path=checkpoint, seed=args.seed, progress=not args.quiet)
+        checkpoint_path=checkpoint, resume=args.resume, seed=args.seed,
+        progress=not args.quiet)
     final = result.history[-1]
     metrics = {"test_accuracy": final["accuracy"], "samples": final["samples"]}
     if final.get("spiking_accuracy") is not None:
@@ -91,12 +92,17 @@ def main(argv=None):
     parser.add_argument("--n-test", type=cli.positive_int, default=10000)
     parser.add_argument("--checkpoint", default=None,
                         help="parameters path; '{dataset}' is replaced by the data set")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from --checkpoint if it exists (same settings; "
+                             "--epochs/--n-samples may grow)")
     parser.add_argument("--seed", type=cli.nonnegative_int, default=0)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=None,
                         help="JSON record path; '{dataset}' is replaced by the data set")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
+    if args.resume and args.checkpoint is None:
+        parser.error("--resume: needs --checkpoint")
     records = []
     for name in args.datasets:
         record = run_dataset(args, name)

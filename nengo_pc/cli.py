@@ -123,6 +123,10 @@ def _build_parser():
                        help="Adam learning rate (default: 1e-3)")
     train.add_argument("--lr-schedule", default="cosine", choices=LR_SCHEDULES,
                        help="learning-rate schedule (default: cosine)")
+    train.add_argument("--max-shift", type=nonnegative_int, default=0,
+                       help="augment: shift every training image by up to this many "
+                            "pixels per axis, afresh each epoch (backprop: "
+                            "convolutional models only; default: 0)")
     train.add_argument("--seed", type=nonnegative_int, default=0,
                        help="seed for initialisation, data order and simulator (default: 0)")
     train.add_argument("--n-train", type=positive_int, default=None,
@@ -246,7 +250,7 @@ def _train(args):
                                    lr_schedule=args.lr_schedule, n_steps=args.n_steps,
                                    step_size=args.step_size,
                                    output_precision=args.output_precision,
-                                   seed=args.seed, **extra)
+                                   max_shift=args.max_shift, seed=args.seed, **extra)
             config.inference_options(arch.n_layers)
             if args.rule in _ENERGY_RULES:
                 from nengo_pc.pc.baselines import check_energy_activation
@@ -254,6 +258,10 @@ def _train(args):
                 check_energy_activation(arch.activation)
         except ValueError as err:
             raise _UsageError(f"--rule {args.rule}: {err}") from None
+    elif args.max_shift and not arch.conv:
+        raise _UsageError("--max-shift: backprop shifts the images of convolutional "
+                          "models only (--model softlif-cnn); the PC and "
+                          "baseline rules shift MLP inputs too")
     data = load_dataset(args.dataset, data_dir=args.data_dir,
                         n_validation=args.n_validation, validation_seed=args.seed)
     train_split = data.train if args.n_train is None else data.train.subset(
@@ -264,7 +272,7 @@ def _train(args):
     t0 = time.perf_counter()
     if args.rule == "backprop":
         result = train_backprop(arch, train_split, config, backend=args.backend,
-                                validation=data.validation,
+                                validation=data.validation, max_shift=args.max_shift,
                                 checkpoint_path=out_dir / "checkpoint.npz",
                                 progress=not args.quiet)
     else:

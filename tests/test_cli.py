@@ -65,6 +65,8 @@ def test_help(command):
         (["train"], "the following arguments are required: --out-dir"),
         (["evaluate", "--run-dir", "/nonexistent"], "--run-dir"),
         (["fly"], "invalid choice: 'fly'"),
+        (["train", "--out-dir", "x", "--max-shift", "2", "--data-dir", "/"],
+         "--max-shift: backprop shifts the images of convolutional models only"),
     ],
 )
 def test_bad_arguments_exit_2(args, message):
@@ -81,13 +83,15 @@ def test_missing_params_is_a_clear_error(tmp_path, capsys):
 def test_train_pc_rule_then_evaluate(tmp_path, real_data):
     out = tmp_path / "pc"
     rc = cli.main(["train", "--rule", "pc-standard", "--hidden", "32", "--epochs", "3",
-                   "--n-train", "1000", "--lr", "0.003", "--output-precision", "0.1", "--out-dir", str(out),
+                   "--n-train", "1000", "--lr", "0.003", "--output-precision", "0.1",
+                   "--max-shift", "1", "--out-dir", str(out),
                    "--data-dir", str(real_data), "--quiet"])
     assert rc == 0
     train = read_record(out / "train.json")
     assert train["config"]["rule"] == "pc-standard"
     assert train["config"]["train"]["rule"] == "standard"
     assert train["config"]["train"]["output_precision"] == 0.1
+    assert train["config"]["train"]["max_shift"] == 1
     assert len(train["history"][-1]["alignment"]) == 2
     # a round trip, not an accuracy benchmark: well above chance and still learning
     assert train["metrics"]["test_accuracy"] > 0.3

@@ -72,6 +72,24 @@ def test_mnist_subset_learned_online_in_rate_mode(mnist_small, tmp_path):
     for a, b in zip(saved.weights, result.params.weights):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
+    # interrupted after 500 samples and resumed: the same images in the same order,
+    # so the same result up to the float32 rounding of the checkpoint
+    options = dict(spiking=False, learning_rate=0.2, batch_size=20, eval_split=test,
+                   eval_every=500, checkpoint_path=tmp_path / "r.npz", seed=0,
+                   progress=False)
+    train_online(arch, train, n_samples=500, **options)
+    resumed = train_online(arch, train, n_samples=1000, resume=True, **options)
+    assert [h["samples"] for h in resumed.history] == [0, 500, 1000]
+    for key in ("accuracy", "train_accuracy"):
+        assert resumed.history[1][key] == result.history[1][key]
+    assert resumed.history[-1]["accuracy"] == pytest.approx(
+        result.history[-1]["accuracy"], abs=0.003)
+    for a, b in zip(resumed.params.weights, result.params.weights):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+    with pytest.raises(ValueError, match="^resume: .*learning_rate=0.2 \\(now 0.3\\)"):
+        train_online(arch, train, n_samples=1000, resume=True,
+                     **{**options, "learning_rate": 0.3})
+
 
 def test_mnist_subset_learned_online_spiking(mnist_small):
     # the rate-mode test's settings with spiking pairs (relu activities stay rate
@@ -113,6 +131,7 @@ def test_mnist_subset_learned_online_spiking(mnist_small):
     ({"synapse": -0.002}, "synapse"),
     ({"pre_synapse": "lowpass"}, "pre_synapse"),
     ({"seed": -1}, "seed"),
+    ({"resume": True}, "resume"),
 ])
 def test_bad_arguments_raise_value_error_naming_them(kwargs, name):
     arch = mlp((5,), "relu", n_in=6, n_out=3)

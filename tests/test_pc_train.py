@@ -117,11 +117,32 @@ def test_standard_pc_learns_mnist(mnist_data):
         ("step_size", 0.0),
         ("output_precision", float("inf")),
         ("seed", -1),
+        ("max_shift", -1),
+        ("max_shift", 1.5),
     ],
 )
 def test_config_errors_name_the_field(field, value):
     with pytest.raises(ValueError, match=f"^{field}: "):
         PCTrainConfig(**{field: value})
+
+
+def test_shift_augmentation(small_train):
+    """Shifted images change training, reproducibly, for every rule alike."""
+    config = PCTrainConfig(rule="bp", epochs=2, batch_size=100, max_shift=1, seed=3)
+    bp = train_pc(SMALL, small_train, config, progress=False)
+    unshifted = train_pc(SMALL, small_train, dataclasses.replace(config, max_shift=0),
+                         progress=False)
+    assert _max_rel_diff(bp.params, unshifted.params) > 1e-3
+    # the exact rule sees the same shifted minibatches as backprop
+    zil = train_pc(SMALL, small_train, dataclasses.replace(config, rule="zil"),
+                   progress=False)
+    assert _max_rel_diff(zil.params, bp.params) < 1e-5
+    with pytest.raises(ValueError, match="^max_shift: .*28 x 28"):
+        from nengo_pc.data import Split
+
+        tiny = Split(np.zeros((10, 16), np.float32), np.zeros(10, np.int64))
+        train_pc(mlp((8,), n_in=16), tiny, dataclasses.replace(config, batch_size=5),
+                 progress=False)
 
 
 def test_invalid_combinations(small_train):

@@ -92,15 +92,17 @@ last ``average_time``).
 
 import dataclasses
 import inspect
+import json
 import math
 import numbers
 import time
 import warnings
+from pathlib import Path
 
 import nengo
 import numpy as np
 
-from nengo_pc.arch import Architecture, Params, init_params, save_params
+from nengo_pc.arch import Architecture, Params, init_params, load_params, save_params
 from nengo_pc.rates import forward
 from nengo_pc.train import check_split, log_progress
 
@@ -326,6 +328,59 @@ def _poisson_input(images, n_steps, dt, max_rate, rng):
     return (rng.poisson(expected) / (max_rate * dt)).astype(np.float32)
 
 
+class _SampleStream:
+    """The training images in presentation order: pass p is a permutation drawn
+    from ``[seed, 2, p]``, so the images at any sample index are known without
+    replaying the run (what makes resuming exact)."""
+
+    def __init__(self, n, seed):
+        self.n, self.seed = n, seed
+        self._cache = {}
+
+    def _permutation(self, p):
+        if p not in self._cache:
+            if len(self._cache) > 1:  # a batch spans at most two passes
+                self._cache.pop(min(self._cache))
+            self._cache[p] = np.random.default_rng([self.seed, 2, p]).permutation(
+                self.n)
+        return self._cache[p]
+
+    def indices(self, start, count):
+        """Indices of the images at sample positions ``start .. start + count - 1``."""
+        positions = np.arange(start, start + count)
+        passes, offsets = np.divmod(positions, self.n)
+        return np.array([self._permutation(p)[i] for p, i in zip(passes, offsets)],
+                        dtype=np.int64)
+
+
+#: Settings a resumed run may change: how long it runs and how it is evaluated.
+RESUMABLE_CHANGES = ("n_samples", "epochs", "n_eval", "eval_every", "eval_spiking")
+
+
+def _read_checkpoint(path, arch, config, batch_size):
+    """Parameters, samples seen and history of a `train_online` checkpoint."""
+    saved_arch, params, metadata = load_params(path)
+    if "samples" not in metadata or "config" not in metadata:
+        raise ValueError(f"resume: {path} is not a train_online checkpoint "
+                         f"(no samples/config metadata)")
+    if saved_arch.to_dict() != arch.to_dict():
+        raise ValueError(f"resume: {path} holds {saved_arch.to_dict()}, not "
+                         f"{arch.to_dict()}")
+    saved = metadata["config"]
+    current = json.loads(json.dumps(config))  # as the checkpoint stored it
+    changed = sorted(k for k in current if k not in RESUMABLE_CHANGES
+                     and saved.get(k) != current[k])
+    if changed:
+        raise ValueError(
+            f"resume: {path} was trained with other settings: "
+            + ", ".join(f"{k}={saved.get(k)!r} (now {current[k]!r})" for k in changed))
+    samples = int(metadata["samples"])
+    if samples % batch_size:
+        raise ValueError(f"resume: {path} stopped at {samples} samples, not a whole "
+                         f"number of minibatches of {batch_size}")
+    return {"params": params, "samples": samples, "history": metadata["history"]}
+
+
 def train_online(
     arch,
     train,
@@ -353,6 +408,7 @@ def train_online(
     eval_spiking=0,
     average_time=0.01,
     checkpoint_path=None,
+    resume=False,
     seed=0,
     network_kwargs=None,
     progress=True,
@@ -435,7 +491,14 @@ def train_online(
         most a presentation).
     checkpoint_path : str or Path, optional
         Parameters written there (atomically) at every evaluation, with metadata
-        ``samples``.
+        ``samples`` (seen so far), ``history`` and ``config``.
+    resume : bool
+        Continue from ``checkpoint_path`` if that file exists: its parameters, samples
+        seen and history. The data order and the Poisson inputs are functions of
+        ``seed`` and the sample index, so a resumed run presents the images the
+        uninterrupted run would have (its weights differ by the float32 rounding
+        of the checkpoint). The checkpoint's settings must equal this call's, except
+        ``n_samples``, ``epochs`` and the evaluation options.
     seed : int
         Seeds the initial parameters, the data order, the network, the simulator and
         the Poisson inputs.
@@ -525,6 +588,10 @@ def train_online(
         raise ValueError("eval_spiking: needs an eval_split")
     average_time = _positive("average_time", average_time)
     seed = _integer("seed", seed, 0)
+    if not isinstance(resume, (bool, np.bool_)):
+        raise ValueError(f"resume: must be True or False, got {resume!r}")
+    if resume and checkpoint_path is None:
+        raise ValueError("resume: needs a checkpoint_path to resume from")
     if network_kwargs is not None and not isinstance(network_kwargs, dict):
         raise ValueError(f"network_kwargs: expected a dict, got {network_kwargs!r}")
     n_sweep, n_settle = int(round(sweep_time / dt)), int(round(settle_time / dt))
@@ -551,6 +618,11 @@ def train_online(
         "network_kwargs": {k: repr(v) for k, v in (network_kwargs or {}).items()},
         "per_example_step": learning_rate * n_learn * dt,
     }
+
+    resumed = None
+    if resume and Path(checkpoint_path).exists():
+        resumed = _read_checkpoint(checkpoint_path, arch, config, batch_size)
+        params = resumed["params"]
 
     # -- network and simulator
     start = time.perf_counter()
@@ -620,8 +692,7 @@ def train_online(
                                 solver=nengo.solvers.NoSolver(pair_encoders(sizes[-1])))
         net.config[out_probe].keep_history = True
 
-    rng = np.random.default_rng(seed)
-    input_rng = np.random.default_rng([seed, 1])
+    stream = _SampleStream(len(train_x), seed)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="No GPU support detected")
         sim = nengo_dl.Simulator(net, dt=dt, minibatch_size=batch_size, seed=seed,
@@ -631,14 +702,14 @@ def train_online(
         writer = _WeightWriter(sim)
         build_seconds = time.perf_counter() - start
 
-        def inputs(images):
+        def inputs(images, input_rng):
             if input_coding == "poisson":
                 return _poisson_input(images, n_steps, dt, max_rate, input_rng)
             return np.repeat(images[:, None, :].astype(np.float32), n_steps, axis=1)
 
-        def present(images, targets, mode):
+        def present(images, targets, mode, input_rng):
             schedule[0] = mode
-            feed = {net.input: inputs(images)}
+            feed = {net.input: inputs(images, input_rng)}
             feed[net.target] = np.repeat(targets[:, None, :], n_steps, axis=1)
             return sim.predict_on_batch(feed)
 
@@ -646,17 +717,17 @@ def train_online(
             return Params([w.astype(np.float32) for w in weights],
                           [b.astype(np.float32) for b in biases])
 
-        def spiking_outputs(images):
+        def spiking_outputs(images, input_rng):
             outputs = np.zeros((len(images), sizes[-1]))
             for s, m, batch in padded_batches(images, batch_size):
                 out = present(batch, np.zeros((batch_size, sizes[-1]), np.float32),
-                              eval_mode)
+                              eval_mode, input_rng)
                 outputs[s:s + m] = out[out_probe][:m, -n_average:].mean(axis=1)
             return outputs
 
-        history = []
+        history = [] if resumed is None else resumed["history"]
         eval_seconds = [0.0]
-        train_seconds = 0.0
+        train_seconds = 0.0 if resumed is None else history[-1]["seconds"]
 
         def evaluate(samples, correct, presented):
             t0 = time.perf_counter()
@@ -669,13 +740,16 @@ def train_online(
                 entry["accuracy"] = float(np.mean(predicted == eval_split.labels))
                 if eval_spiking:
                     n = min(eval_spiking, len(eval_split))
-                    spiked = spiking_outputs(eval_split.images[:n]).argmax(axis=1)
+                    spiked = spiking_outputs(
+                        eval_split.images[:n],
+                        np.random.default_rng([seed, 3, samples])).argmax(axis=1)
                     entry["spiking_accuracy"] = float(
                         np.mean(spiked == eval_split.labels[:n]))
                     entry["spiking_agreement"] = float(np.mean(spiked == predicted[:n]))
             history.append(entry)
             if checkpoint_path is not None:
-                save_params(checkpoint_path, arch, p, samples=samples)
+                save_params(checkpoint_path, arch, p, samples=samples, history=history,
+                            config=config)
             eval_seconds[0] += time.perf_counter() - t0
             if progress:
                 parts = [f"[pc:online] {samples}/{n_batches * batch_size} samples"]
@@ -688,24 +762,26 @@ def train_online(
                 parts.append(f"{train_seconds:.0f} s")
                 log_progress("  ".join(parts))
 
-        evaluate(0, 0, 0)
-        order = np.empty(0, dtype=np.int64)
+        first = 0 if resumed is None else resumed["samples"] // batch_size
+        if resumed is None:
+            evaluate(0, 0, 0)
+        elif progress:
+            log_progress(f"[pc:online] resumed from {checkpoint_path} at "
+                         f"{resumed['samples']} samples")
         correct = presented = 0
-        next_eval = eval_every
+        next_eval = (first * batch_size // eval_every + 1) * eval_every
         n_out = sizes[-1]
-        for k in range(n_batches):
+        for k in range(first, n_batches):
             t0 = time.perf_counter()
-            if len(order) < batch_size:
-                # a fresh pass over the data (the tail of the last pass first)
-                order = np.concatenate([order, rng.permutation(len(train_x))])
-            index, order = order[:batch_size], order[batch_size:]
+            index = stream.indices(k * batch_size, batch_size)
             images = np.asarray(train_x[index], np.float32)
             if train_labels is None:
                 labels, targets = None, train_y[index]
             else:
                 labels = train_labels[index]
                 targets = _one_hot(labels, n_out)
-            out = present(images, targets, training_mode)
+            out = present(images, targets, training_mode,
+                          np.random.default_rng([seed, 1, k]))
             if n_sweep > 0 and labels is not None:
                 # online accuracy: the prediction at the end of the sweep, before
                 # learning from the image

@@ -23,10 +23,14 @@ from nengo_pc.pc.train import PCTrainConfig
 HIDDEN = (500, 500)
 ACTIVATION = "relu"
 
-#: Optimiser, schedule, batch and epochs shared by backprop and the PC variants (the
-#: baselines override them: `BASELINE_OPTIONS`).
+#: Optimiser, schedule, batch, epochs and data augmentation shared by backprop and
+#: the PC variants (the baselines override all but the augmentation:
+#: `BASELINE_OPTIONS`). Random shifts of up to 1 pixel (`nengo_pc.data.random_shifts`,
+#: drawn afresh every epoch) are what lifted the whole MLP family: without them BP and
+#: standard PC stopped at 98.5% (3-seed means 98.46 / 98.41); longer training (20
+#: epochs) and a larger rate (1e-3) did not help.
 COMMON = dict(epochs=15, batch_size=100, learning_rate=5e-4, lr_schedule="cosine",
-              optimizer="adam")
+              optimizer="adam", max_shift=1)
 
 #: Each rule's own options (PCTrainConfig fields), for backprop and the PC variants.
 RULE_OPTIONS = {

@@ -40,6 +40,7 @@ import time
 import numpy as np
 
 from nengo_pc.arch import Params, init_params, save_params
+from nengo_pc.data import IMAGE_SHAPE, random_shifts
 from nengo_pc.pc.options import ACTIVATIONS, VARIANTS, check_lif_params, resolve_options
 from nengo_pc.rates import forward
 from nengo_pc.train import (
@@ -139,8 +140,13 @@ class PCTrainConfig:
     nudged_steps : int or None
         Sweeps of each nudged phase of ``"eqprop"``, or of the clamped phase of
         ``"chl"``; None for 8.
+    max_shift : int
+        Data augmentation: every epoch, each training image is translated by a
+        random whole number of pixels in ``[-max_shift, max_shift]`` per axis
+        (`nengo_pc.data.random_shifts`; 0 for none). Needs 28 x 28 images.
     seed : int
-        Seeds parameter initialisation, data order, the probe batch and TensorFlow.
+        Seeds parameter initialisation, data order, the probe batch, the shifts
+        and TensorFlow.
 
     Notes
     -----
@@ -164,6 +170,7 @@ class PCTrainConfig:
     beta: float = 0.2
     symmetric_nudging: bool = True
     nudged_steps: int | None = None
+    max_shift: int = 0
     seed: int = 0
 
     def __post_init__(self):
@@ -205,6 +212,7 @@ class PCTrainConfig:
             )
         if self.nudged_steps is not None:
             require_int("nudged_steps", self.nudged_steps, low=1)
+        require_int("max_shift", self.max_shift, low=0)
 
     def inference_options(self, n_layers):
         """The PC options this config resolves to for a network of ``n_layers``.
@@ -705,6 +713,12 @@ def train_pc(
     check_split("train", train, arch)
     if validation is not None:
         check_split("validation", validation, arch)
+    image_shape = IMAGE_SHAPE + (1,)
+    if config.max_shift and arch.sizes[0] != np.prod(image_shape):
+        raise ValueError(
+            f"max_shift: shift augmentation needs {IMAGE_SHAPE[0]} x "
+            f"{IMAGE_SHAPE[1]} input images, the network takes {arch.sizes[0]} inputs"
+        )
     config.inference_options(arch.n_layers)  # ValueError naming the option, now
     batch_size = config.batch_size
     n_used = (len(train) // batch_size) * batch_size
@@ -717,6 +731,8 @@ def train_pc(
 
     tf.random.set_seed(config.seed)
     rng = np.random.default_rng(config.seed)
+    # the shifts have their own generator so that they leave the data order alone
+    shift_rng = np.random.default_rng([config.seed, 3])
     params = init_params(arch, config.seed) if params is None else params
     params.check(arch)
 
@@ -738,7 +754,12 @@ def train_pc(
     for epoch in range(1, config.epochs + 1):
         order = rng.permutation(len(train))[:n_used]
         t0 = time.perf_counter()
-        x_epoch = tf.gather(images, order)
+        if config.max_shift:
+            x_epoch = tf.constant(random_shifts(
+                np.asarray(train.images, np.float32)[order], image_shape,
+                config.max_shift, shift_rng))
+        else:
+            x_epoch = tf.gather(images, order)
         y_epoch = tf.gather(targets, order)
         losses = [
             trainer.step(x_epoch[k:k + batch_size], y_epoch[k:k + batch_size])

@@ -8,6 +8,12 @@ From the record of ``benchmarks/spiking_pc.py`` (never simulates):
 * ``spiking_pc_distance.png``: relative distance of the decoded values and the
   error norms from the rate-mode fixed point against time, per layer.
 
+From records of ``benchmarks/spiking_pc_online.py`` (``--online``):
+
+* ``spiking_pc_online.png``: test accuracy against training images seen, one line
+  per record (spiking and rate mode, reduced and full runs), with the spiking
+  network's own accuracy where it was measured and the 97% goal.
+
 From a short simulation (``--params``; the reference simulator, one test image):
 
 * ``spiking_pc_raster.png``: spike rasters of value, activity and error ensembles,
@@ -16,7 +22,8 @@ From a short simulation (``--params``; the reference simulator, one test image):
 Usage::
 
     python analysis/spiking_pc_figures.py results/bench_spiking_pc.json \\
-        --params results/spiking_pc_params.npz --out-dir figures
+        --params results/spiking_pc_params.npz --out-dir figures \\
+        --online results/bench_spiking_pc_online*.json
 """
 
 import argparse
@@ -64,6 +71,44 @@ def accuracy_vs_time(record, out):
     ax.set_ylim(90, 100)
     ax.set_title("Spiking predictive-coding network, MNIST test set")
     ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return _save(fig, out)
+
+
+def online_learning_curves(records, out, goal=0.97):
+    """Test accuracy against training images seen, from ``spiking_pc_online`` records.
+
+    Parameters
+    ----------
+    records : list of (str, dict)
+        Label and record of each run.
+    out : str or Path
+        Figure path.
+    goal : float
+        Drawn as a reference line.
+    """
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for k, (label, record) in enumerate(records):
+        history = [h for h in record["history"] if "accuracy" in h]
+        online = record["config"]["online"]
+        mode = "spiking" if online["spiking"] else "rate"
+        name = (f"{label}: {mode}, {record['config']['dataset']}, batch "
+                f"{online['batch_size']}, {record['config']['n_test']} test images")
+        samples = [h["samples"] for h in history]
+        ax.plot(samples, [100 * h["accuracy"] for h in history], f"C{k}-", lw=1.2,
+                marker=".", label=name)
+        spiking = [(h["samples"], h["spiking_accuracy"]) for h in history
+                   if h.get("spiking_accuracy") is not None]
+        if spiking:
+            ax.plot(*zip(*[(n, 100 * a) for n, a in spiking]), f"C{k}x", ms=5,
+                    label=f"{label}: the spiking network's own output")
+    ax.axhline(100 * goal, color="r", lw=0.8, ls="--", label=f"goal {100 * goal:.0f}%")
+    ax.set_xscale("symlog", linthresh=1000)
+    ax.set_xlabel("training images seen")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title("Online local learning of the PC network in NengoDL")
+    ax.legend(fontsize=6, loc="lower right")
     fig.tight_layout()
     return _save(fig, out)
 
@@ -159,6 +204,9 @@ def main(argv=None):
                         help="parameters for the raster (skipped if missing)")
     parser.add_argument("--image", type=int, default=0, help="test image of the raster")
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--online", nargs="*", default=[],
+                        help="records of benchmarks/spiking_pc_online.py to plot as "
+                             "learning curves")
     parser.add_argument("--out-dir", default="figures")
     args = parser.parse_args(argv)
     out = Path(args.out_dir)
@@ -169,6 +217,11 @@ def main(argv=None):
     else:
         print(f"{args.record} not found: skipping the accuracy and distance figures",
               file=sys.stderr)
+    if args.online:
+        # bench_spiking_pc_online_reduced.json -> "reduced"; the full run -> "full"
+        runs = [(Path(path).stem.replace("bench_spiking_pc_online", "").strip("_")
+                 or "full", read_record(path)) for path in args.online]
+        print(online_learning_curves(runs, out / "spiking_pc_online.png"))
     if Path(args.params).is_file():
         print(spike_raster(args.params, out / "spiking_pc_raster.png", args.image,
                            data_dir=args.data_dir))

@@ -149,3 +149,34 @@ def test_divergence_raises_floating_point_error():
     with pytest.raises(FloatingPointError, match="samples"):
         train_online(arch, (x * 1e3, y * 1e3), spiking=False, learning_rate=1e6,
                      batch_size=20, n_samples=100, progress=False)
+
+
+def test_benchmark_record_resumes_and_plots(tmp_path, real_data):
+    """The benchmark command end to end: a checkpointed run, resumed longer, whose
+    record the learning-curve figure reads."""
+    import importlib.util
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location(
+        "spiking_pc_online", root / "benchmarks" / "spiking_pc_online.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    common = ["--hidden", "16", "--rate", "--batch-size", "20", "--eval-every", "100",
+              "--n-test", "200", "--checkpoint", str(tmp_path / "{dataset}.npz"),
+              "--resume", "--data-dir", str(real_data), "--quiet"]
+    bench.main(["--n-samples", "200", *common])
+    out = tmp_path / "bench_spiking_pc_online.json"
+    (record,) = bench.main(["--n-samples", "400", "--out", str(out), *common])
+    assert [h["samples"] for h in record["history"]] == [0, 100, 200, 300, 400]
+    assert record["history"][-1]["accuracy"] > record["history"][0]["accuracy"]
+    assert record["metrics"]["samples"] == 400
+    result = subprocess.run(
+        [sys.executable, str(root / "analysis" / "spiking_pc_figures.py"),
+         str(tmp_path / "none.json"), "--params", str(tmp_path / "none.npz"),
+         "--online", str(out), "--out-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "spiking_pc_online.png").stat().st_size > 10000

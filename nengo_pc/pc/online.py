@@ -353,6 +353,10 @@ class _SampleStream:
                         dtype=np.int64)
 
 
+#: Seconds between progress lines of `train_online` (besides one per evaluation).
+PROGRESS_INTERVAL = 60.0
+
+
 #: Settings a resumed run may change: how long it runs and how it is evaluated.
 RESUMABLE_CHANGES = ("n_samples", "epochs", "n_eval", "eval_every", "eval_spiking")
 
@@ -769,6 +773,7 @@ def train_online(
             log_progress(f"[pc:online] resumed from {checkpoint_path} at "
                          f"{resumed['samples']} samples")
         correct = presented = 0
+        last_log = [time.perf_counter()]
         next_eval = (first * batch_size // eval_every + 1) * eval_every
         n_out = sizes[-1]
         for k in range(first, n_batches):
@@ -816,6 +821,14 @@ def train_online(
                                  layout.feedback(l, weights[l - 1]))
             train_seconds += time.perf_counter() - t0
             samples = (k + 1) * batch_size
+            if progress and time.perf_counter() - last_log[0] > PROGRESS_INTERVAL:
+                last_log[0] = time.perf_counter()
+                rate = (samples - first * batch_size) / max(
+                    train_seconds - (0.0 if resumed is None
+                                     else resumed["history"][-1]["seconds"]), 1e-9)
+                left = (n_batches * batch_size - samples) / rate
+                log_progress(f"[pc:online] {samples}/{n_batches * batch_size} samples  "
+                             f"{rate:.1f} images/s  ~{left / 60:.0f} min of training left")
             if samples >= next_eval or k == n_batches - 1:
                 evaluate(samples, correct, presented)
                 correct = presented = 0

@@ -47,7 +47,7 @@ def record_path(out_dir, dataset, rule, seed):
 def run_one(arch, data, dataset, rule, seed, epochs=None, progress=True):
     """Train and test one (data set, rule, seed); return its run record."""
     overrides = {} if epochs is None else {"epochs": epochs}
-    config = benchmark_config(rule, seed=seed, **overrides)
+    config = benchmark_config(rule, seed=seed, dataset=dataset, **overrides)
     t0 = time.perf_counter()
     result = train_pc(arch, data.train, config, progress=progress)
     t1 = time.perf_counter()

@@ -41,7 +41,7 @@ import numpy as np
 from nengo_pc.arch import init_params, mlp, save_params
 from nengo_pc.data import DATASETS, load_dataset
 from nengo_pc.pc import VARIANTS, energy_trace
-from nengo_pc.pc.settings import ACTIVATION, COMMON, HIDDEN, RULE_OPTIONS
+from nengo_pc.pc.settings import ACTIVATION, COMMON, HIDDEN, MAX_SHIFT, RULE_OPTIONS
 from nengo_pc.pc.train import RULES, PCTrainConfig, evaluate_pc, time_steps, train_pc
 from nengo_pc.results import make_record, write_json_atomic
 
@@ -52,8 +52,11 @@ EXACT_MAX_POINTS_FROM_BP = 0.1
 ZIL_MAX_TIME_OVER_BP = 1.2
 
 
-def rule_configs(args):
-    """One `PCTrainConfig` per requested rule; only the inference options differ."""
+def rule_configs(args, dataset):
+    """One `PCTrainConfig` per requested rule; only the inference options differ.
+
+    The augmentation is ``--max-shift`` if given, else the data set's `MAX_SHIFT`.
+    """
     base = PCTrainConfig(
         rule="bp",
         epochs=args.epochs,
@@ -61,7 +64,7 @@ def rule_configs(args):
         learning_rate=args.lr,
         lr_schedule=args.lr_schedule,
         optimizer=args.optimizer,
-        max_shift=args.max_shift,
+        max_shift=MAX_SHIFT[dataset] if args.max_shift is None else args.max_shift,
         seed=args.seed,
     )
     per_rule = {
@@ -132,9 +135,10 @@ def energy_traces(arch, params, split, n_images, n_steps):
 
 def run(args):
     arch = mlp(tuple(args.hidden), activation=args.activation)
-    configs = rule_configs(args)
+    configs = {name: rule_configs(args, name) for name in args.datasets}
     # resolve (and check) every rule's options before spending time on training
-    options = {rule: c.inference_options(arch.n_layers) for rule, c in configs.items()}
+    options = {rule: c.inference_options(arch.n_layers)
+               for rule, c in configs[args.datasets[0]].items()}
     initial = init_params(arch, args.seed)  # the same start for every rule
 
     metrics, seconds, histories, traces = {}, {}, {}, {}
@@ -145,7 +149,7 @@ def run(args):
         if args.trace_steps:
             traces[f"{name}/initial"] = energy_traces(
                 arch, initial, data.test, args.trace_images, args.trace_steps)
-        for rule, config in configs.items():
+        for rule, config in configs[name].items():
             key = f"{name}/{rule}"
             t0 = time.perf_counter()
             result = train_pc(arch, train, config, params=initial,
@@ -176,14 +180,14 @@ def run(args):
                   flush=True)
         # epoch times of consecutive runs also measure the machine's other load;
         # minibatch steps timed interleaved across rules do not
-        step_seconds = time_steps(arch, list(configs.values()),
+        step_seconds = time_steps(arch, list(configs[name].values()),
                                   train.images[:args.batch_size],
                                   train.labels[:args.batch_size], params=initial)
-        for rule, step in zip(configs, step_seconds):
+        for rule, step in zip(configs[name], step_seconds):
             seconds[f"{name}/{rule}/step_interleaved"] = step
-        if "bp" in configs:
+        if "bp" in configs[name]:
             bp_accuracy = metrics[f"{name}/bp/test_accuracy"]
-            for rule in configs:
+            for rule in configs[name]:
                 if rule == "bp":
                     continue
                 metrics[f"{name}/{rule}/points_from_bp"] = 100 * (
@@ -194,14 +198,19 @@ def run(args):
                         seconds[f"{name}/{rule}/{timing}"]
                         / seconds[f"{name}/bp/{timing}"])
 
-    targets = _targets(metrics, args.datasets, list(configs))
+    first = configs[args.datasets[0]]
+    targets = _targets(metrics, args.datasets, list(first))
     record = make_record(
         "benchmark",
         config={
             "benchmark": "pc_mlp",
             "architecture": arch.to_dict(),
+            # the rules' settings on the first data set; the others differ only in
+            # max_shift
             "rules": {rule: {**c.to_dict(), "resolved": options[rule]}
-                      for rule, c in configs.items()},
+                      for rule, c in first.items()},
+            "max_shift": {name: next(iter(configs[name].values())).max_shift
+                          for name in args.datasets},
             "datasets": args.datasets,
             "n_train": args.n_train,
             "loss": "squared error on one-hot targets, 1/2 sum ||y - y_hat||^2",
@@ -249,8 +258,9 @@ def main(argv=None):
     parser.add_argument("--optimizer", default=COMMON["optimizer"],
                         choices=["adam", "sgd"])
     parser.add_argument("--max-shift", type=cli.nonnegative_int,
-                        default=COMMON["max_shift"],
-                        help="random shifts of the training images, in pixels")
+                        default=None,
+                        help="random shifts of the training images, in pixels "
+                             "(default: the data set's, nengo_pc.pc.settings.MAX_SHIFT)")
     parser.add_argument("--standard-n-steps", type=cli.positive_int,
                         default=standard["n_steps"])
     parser.add_argument("--standard-step-size", type=cli.positive_float,

@@ -319,6 +319,12 @@ def test_benchmark_settings_of_the_baselines_are_valid():
     assert settings.benchmark_arch("bp") == mlp(settings.HIDDEN, settings.ACTIVATION)
     with pytest.raises(ValueError, match="^rule: "):
         settings.benchmark_arch("telepathy")
+    # every rule gets each data set's augmentation
+    for dataset, shift in settings.MAX_SHIFT.items():
+        for rule in settings.BENCHMARK_RULES:
+            assert settings.benchmark_config(rule, dataset=dataset).max_shift == shift
+    with pytest.raises(ValueError, match="^dataset: "):
+        settings.benchmark_config("bp", dataset="cifar10")
 
 
 def test_momentum_optimizer():

@@ -50,6 +50,7 @@ def run_dataset(args, name):
                   else args.checkpoint.replace("{dataset}", name))
     result = train_online(
         arch, data.train, spiking=not args.rate, learning_rate=args.learning_rate,
+        lr_decay_samples=args.lr_decay_samples or None,
         batch_size=args.batch_size, n_samples=args.n_samples, epochs=args.epochs,
         input_coding=args.input_coding, amplitude=args.amplitude,
         eval_split=test, eval_every=args.eval_every, eval_spiking=args.eval_spiking,
@@ -80,6 +81,10 @@ def main(argv=None):
                              "at --learning-rate 0.5, ~95%% predicted)")
     parser.add_argument("--rate", action="store_true", help="rate mode (no spikes)")
     parser.add_argument("--learning-rate", type=cli.positive_float, default=0.2)
+    parser.add_argument("--lr-decay-samples", type=cli.nonnegative_int, default=20000,
+                        help="learning rate / (1 + samples / this); 0: constant "
+                             "(default: 20000; a constant rate stalls spiking "
+                             "learning at its noise floor, ~90%%)")
     parser.add_argument("--batch-size", type=cli.positive_int, default=10)
     parser.add_argument("--n-samples", type=cli.positive_int, default=None,
                         help="training images to present (default: --epochs passes)")

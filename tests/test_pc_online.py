@@ -132,6 +132,7 @@ def test_mnist_subset_learned_online_spiking(mnist_small):
     ({"pre_synapse": "lowpass"}, "pre_synapse"),
     ({"seed": -1}, "seed"),
     ({"resume": True}, "resume"),
+    ({"lr_decay_samples": 0}, "lr_decay_samples"),
 ])
 def test_bad_arguments_raise_value_error_naming_them(kwargs, name):
     arch = mlp((5,), "relu", n_in=6, n_out=3)

@@ -392,6 +392,7 @@ def train_online(
     params=None,
     spiking=True,
     learning_rate=0.2,
+    lr_decay_samples=None,
     batch_size=20,
     n_samples=None,
     epochs=1,
@@ -444,6 +445,14 @@ def train_online(
         of 0.2, 0.5 and 1.5 for relu MNIST nets; lif nets, whose hidden units start
         mostly below threshold, learn faster at 0.5 (784-100-10 after 2,000
         images: 75% at 0.5, 66% at 0.2).
+    lr_decay_samples : int, optional
+        Decay the learning rate as ``learning_rate / (1 + n / lr_decay_samples)``
+        after ``n`` training samples (None: constant). The spiking rule's updates are
+        noisy estimates of the rate rule's, and at a constant rate that noise sets
+        a floor: 784-500-10 at 0.2 stalled at ~90.5% test accuracy from 20,000 to
+        30,000 samples, and continuing from there at 0.05 gave 94.7% within 3,000
+        more. A function of the samples seen, so a resumed run follows the same
+        schedule.
     batch_size : int
         Images presented in parallel by one simulator call; their updates are summed
         and applied after the call.
@@ -554,6 +563,7 @@ def train_online(
     if not isinstance(spiking, (bool, np.bool_)):
         raise ValueError(f"spiking: must be True or False, got {spiking!r}")
     learning_rate = _positive("learning_rate", learning_rate)
+    lr_decay_samples = _integer("lr_decay_samples", lr_decay_samples, 1, optional=True)
     batch_size = _integer("batch_size", batch_size, 1)
     if batch_size > len(train_x):
         raise ValueError(
@@ -609,6 +619,7 @@ def train_online(
 
     config = {
         "arch": arch.to_dict(), "spiking": bool(spiking), "learning_rate": learning_rate,
+        "lr_decay_samples": lr_decay_samples,
         "batch_size": batch_size, "n_samples": n_batches * batch_size,
         "epochs": epochs, "sweep_time": sweep_time, "settle_time": settle_time,
         "learn_time": learn_time, "dt": dt, "tau": tau,
@@ -795,6 +806,8 @@ def train_online(
                 presented += batch_size
             # the local rule, summed over the learning phase and the minibatch
             scale = learning_rate * dt
+            if lr_decay_samples is not None:
+                scale /= 1.0 + k * batch_size / lr_decay_samples
             for l in range(1, n_layers + 1):
                 pre = out[pre_probes[l]][:, -n_learn:]
                 err = out[error_probes[l]][:, -n_learn:]

@@ -29,7 +29,8 @@ try:
 except ImportError:  # run as a script from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nengo_pc.results import read_record  # noqa: E402  (after the path fix-up)
+from nengo_pc.data import COUNTS  # noqa: E402  (after the path fix-up)
+from nengo_pc.results import read_record  # noqa: E402
 
 DATASETS = ("mnist", "fashion_mnist")
 _DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
@@ -73,7 +74,14 @@ METHODS = (
     ("spiking PC", "spiking_pc", {"spiking": "yes"},
      "the PC network of Nengo ensembles run with spikes (LIF activities, "
      "integrate-and-fire value and error pairs); trained by Z-IL in the vectorised "
-     "path (online spiking learning of MNIST works but has no full run yet)"),
+     "path, only inference spikes"),
+    ("spiking PC, online", "spiking_pc_online",
+     {"weight transport": "partly", "linear feedback": "partly", "spiking": "yes",
+      "timing": "partly"},
+     "the same spiking network learning online, in NengoDL, with the local "
+     "pre-times-post-error product during a clamped phase; the feedback weights "
+     "learn by their own local product and so stay equal to W^T without being "
+     "copied; needs a sweep/clamp phase schedule"),
 )
 
 
@@ -86,6 +94,9 @@ def _accuracy(record):
 
 
 def _epochs(record):
+    online = record["config"].get("online")
+    if online:  # online learning: passes over the training set
+        return round(online["n_samples"] / COUNTS["train"], 2)
     train = record["config"].get("train") or {}
     # (a run that loaded trained parameters keeps their training settings in metadata)
     return train.get("epochs", (train.get("metadata") or {}).get("epochs"))

@@ -86,6 +86,8 @@ def test_mnist_subset_learned_online_in_rate_mode(mnist_small, tmp_path):
         result.history[-1]["accuracy"], abs=0.003)
     for a, b in zip(resumed.params.weights, result.params.weights):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+    with pytest.raises(ValueError, match="^n_samples: .*already seen 1000"):
+        train_online(arch, train, n_samples=500, resume=True, **options)
     with pytest.raises(ValueError, match="^resume: .*learning_rate=0.2 \\(now 0.3\\)"):
         train_online(arch, train, n_samples=1000, resume=True,
                      **{**options, "learning_rate": 0.3})

@@ -450,8 +450,9 @@ def train_online(
         after ``n`` training samples (None: constant). The spiking rule's updates are
         noisy estimates of the rate rule's, and at a constant rate that noise sets
         a floor: 784-500-10 at 0.2 stalled at ~90.5% test accuracy from 20,000 to
-        30,000 samples, and continuing from there at 0.05 gave 94.7% within 3,000
-        more. A function of the samples seen, so a resumed run follows the same
+        30,000 samples (``benchmarks/spiking_pc_online.py`` before the decay), and
+        continuing from its 30,000-sample checkpoint at 0.05 gave 94.7% within 3,000
+        more (a one-off run). A function of the samples seen, so a resumed run follows the same
         schedule.
     batch_size : int
         Images presented in parallel by one simulator call; their updates are summed
@@ -637,6 +638,10 @@ def train_online(
     resumed = None
     if resume and Path(checkpoint_path).exists():
         resumed = _read_checkpoint(checkpoint_path, arch, config, batch_size)
+        if resumed["samples"] > n_batches * batch_size:
+            raise ValueError(
+                f"n_samples: {checkpoint_path} has already seen {resumed['samples']} "
+                f"samples, more than the {n_batches * batch_size} asked for")
         params = resumed["params"]
 
     # -- network and simulator

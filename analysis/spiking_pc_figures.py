@@ -103,7 +103,6 @@ def online_learning_curves(records, out, goal=0.97):
             ax.plot(*zip(*[(n, 100 * a) for n, a in spiking]), f"C{k}x", ms=5,
                     label=f"{label}: the spiking network's own output")
     ax.axhline(100 * goal, color="r", lw=0.8, ls="--", label=f"goal {100 * goal:.0f}%")
-    ax.set_xscale("symlog", linthresh=1000)
     ax.set_xlabel("training images seen")
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)

@@ -64,7 +64,7 @@ def test_mnist_subset_learned_online_in_rate_mode(mnist_small, tmp_path):
                           eval_split=test, eval_every=500,
                           checkpoint_path=tmp_path / "p.npz", seed=0, progress=False)
     assert [h["samples"] for h in result.history] == [0, 500, 1000]
-    # measured 1000-image test accuracy: 10.6% -> 36.8% -> 50.5%
+    # measured 1000-image test accuracy: 10.6% -> 31.3% -> 48.3%
     assert result.history[-1]["accuracy"] > 0.40
     assert result.history[1]["accuracy"] > result.history[0]["accuracy"] + 0.15
     _, saved, meta = load_params(tmp_path / "p.npz")
@@ -105,8 +105,8 @@ def test_mnist_subset_learned_online_spiking(mnist_small):
                           progress=False)
     assert result.config["network"] == "spiking pairs"
     assert [h["samples"] for h in result.history] == [0, 500, 1000]
-    # measured 1000-image test accuracy: 10.6% -> 38.4% -> 50.8% (rate mode: 50.5%);
-    # the spiking network's own classification of 100 test images: 11% -> 50% -> 56%
+    # measured 1000-image test accuracy: 10.6% -> 30.7% -> 49.2% (rate mode: 48.3%);
+    # the spiking network's own classification of 100 test images: 11% -> 40% -> 52%
     assert result.history[-1]["accuracy"] > 0.40
     assert result.history[1]["accuracy"] > result.history[0]["accuracy"] + 0.15
     assert result.history[-1]["spiking_accuracy"] > 0.4

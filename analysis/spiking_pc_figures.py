@@ -49,6 +49,18 @@ def _save(fig, out):
     return save_figure(fig, out)
 
 
+def _finish_accuracy_axes(fig, ax, out, goal, xlabel, ylim, title):
+    """Goal line, labels and legend of a test-accuracy plot; save it to ``out``."""
+    ax.axhline(100 * goal, color="r", lw=0.8, ls="--", label=f"goal {100 * goal:.1f}%")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(*ylim)
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return _save(fig, out)
+
+
 def accuracy_vs_time(record, out):
     """Accuracy against presentation time from a ``spiking_pc`` record."""
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -64,15 +76,9 @@ def accuracy_vs_time(record, out):
     metrics = record["metrics"]
     ax.axhline(100 * metrics["rate_test_accuracy"], color="k", lw=0.8,
                label="rate mode (feedforward fixed point)")
-    ax.axhline(100 * config["goal"], color="r", lw=0.8, ls="--",
-               label=f"goal {100 * config['goal']:.1f}%")
-    ax.set_xlabel("presentation time (ms)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_ylim(90, 100)
-    ax.set_title("Spiking predictive-coding network, MNIST test set")
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    return _save(fig, out)
+    return _finish_accuracy_axes(fig, ax, out, config["goal"], "presentation time (ms)",
+                                 (90, 100),
+                                 "Spiking predictive-coding network, MNIST test set")
 
 
 def online_learning_curves(records, out, goal=0.97):
@@ -102,14 +108,8 @@ def online_learning_curves(records, out, goal=0.97):
         if spiking:
             ax.plot(*zip(*[(n, 100 * a) for n, a in spiking]), f"C{k}x", ms=5,
                     label=f"{label}: the spiking network's own output")
-    ax.axhline(100 * goal, color="r", lw=0.8, ls="--", label=f"goal {100 * goal:.0f}%")
-    ax.set_xlabel("training images seen")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_ylim(0, 100)
-    ax.set_title("Online local learning of the PC network in NengoDL")
-    ax.legend(fontsize=6, loc="lower right")
-    fig.tight_layout()
-    return _save(fig, out)
+    return _finish_accuracy_axes(fig, ax, out, goal, "training images seen", (0, 100),
+                                 "Online local learning of the PC network in NengoDL")
 
 
 def distance_vs_time(record, out):

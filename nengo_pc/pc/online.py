@@ -748,6 +748,7 @@ def train_online(
         history = [] if resumed is None else resumed["history"]
         eval_seconds = [0.0]
         train_seconds = 0.0 if resumed is None else history[-1]["seconds"]
+        start_seconds = train_seconds  # of this call, for the progress lines' rate
 
         def evaluate(samples, correct, presented):
             t0 = time.perf_counter()
@@ -842,8 +843,7 @@ def train_online(
             if progress and time.perf_counter() - last_log[0] > PROGRESS_INTERVAL:
                 last_log[0] = time.perf_counter()
                 rate = (samples - first * batch_size) / max(
-                    train_seconds - (0.0 if resumed is None
-                                     else resumed["history"][-1]["seconds"]), 1e-9)
+                    train_seconds - start_seconds, 1e-9)
                 left = (n_batches * batch_size - samples) / rate
                 log_progress(f"[pc:online] {samples}/{n_batches * batch_size} samples  "
                              f"{rate:.1f} images/s  ~{left / 60:.0f} min of training left")

@@ -12,6 +12,7 @@ import pytest
 
 from nengo_pc.arch import init_params, load_params, mlp
 from nengo_pc.pc.online import train_online
+from nengo_pc.pc.online_vectorised import train_online_vectorised
 from nengo_pc.rates import forward
 
 pytest.importorskip("nengo_dl")
@@ -67,25 +68,33 @@ def test_mnist_subset_learned_online_in_rate_mode(mnist_small, tmp_path):
     # measured 1000-image test accuracy: 10.6% -> 31.3% -> 48.3%
     assert result.history[-1]["accuracy"] > 0.40
     assert result.history[1]["accuracy"] > result.history[0]["accuracy"] + 0.15
+    # the same rule and schedule on the vectorised equilibrium learns alike
+    # (measured 10.6% -> 31.1% -> 46.8%)
+    vectorised = train_online_vectorised(arch, train, learning_rate=0.2, batch_size=20,
+                                         eval_split=test, eval_every=500, seed=0,
+                                         progress=False)
+    assert [h["samples"] for h in vectorised.history] == [0, 500, 1000]
+    for v, r in zip(vectorised.history, result.history):
+        assert v["accuracy"] == pytest.approx(r["accuracy"], abs=0.03)
     _, saved, meta = load_params(tmp_path / "p.npz")
     assert meta["samples"] == 1000
     for a, b in zip(saved.weights, result.params.weights):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
-    # interrupted after 500 samples and resumed: the same images in the same order,
-    # so the same result up to the float32 rounding of the checkpoint
+    # interrupted after 500 samples and resumed: the same images in the same order
+    # from the same float64 parameters, so exactly the same result
     options = dict(spiking=False, learning_rate=0.2, batch_size=20, eval_split=test,
                    eval_every=500, checkpoint_path=tmp_path / "r.npz", seed=0,
                    progress=False)
     train_online(arch, train, n_samples=500, **options)
     resumed = train_online(arch, train, n_samples=1000, resume=True, **options)
     assert [h["samples"] for h in resumed.history] == [0, 500, 1000]
-    for key in ("accuracy", "train_accuracy"):
-        assert resumed.history[1][key] == result.history[1][key]
-    assert resumed.history[-1]["accuracy"] == pytest.approx(
-        result.history[-1]["accuracy"], abs=0.003)
-    for a, b in zip(resumed.params.weights, result.params.weights):
-        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+    for old, new in zip(result.history, resumed.history):
+        for key in ("accuracy", "train_accuracy"):
+            assert new[key] == old[key]
+    for a, b in zip(resumed.params.weights + resumed.params.biases,
+                    result.params.weights + result.params.biases):
+        np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="^n_samples: .*already seen 1000"):
         train_online(arch, train, n_samples=500, resume=True, **options)
     with pytest.raises(ValueError, match="^resume: .*learning_rate=0.2 \\(now 0.3\\)"):
@@ -110,6 +119,29 @@ def test_mnist_subset_learned_online_spiking(mnist_small):
     assert result.history[-1]["accuracy"] > 0.40
     assert result.history[1]["accuracy"] > result.history[0]["accuracy"] + 0.15
     assert result.history[-1]["spiking_accuracy"] > 0.4
+
+
+def test_spiking_run_resumed_equals_uninterrupted(mnist_small, tmp_path):
+    """A spiking simulator that keeps training carries nothing from call to call:
+    a run in one simulator and the same run in two (the second rebuilt from the
+    checkpoint) learn exactly the same weights. (A long 784-500-10 run had seemed
+    to learn better after such rebuilds; this and a bit-identical comparison of a
+    continuing and a rebuilt simulator after 3,000 images rule that out.)"""
+    train, test = mnist_small
+    arch = mlp((32,), "relu")
+    options = dict(spiking=True, batch_size=20, eval_split=test.subset(200),
+                   eval_every=200, eval_spiking=20, seed=0, progress=False)
+    whole = train_online(arch, train, n_samples=400, **options)
+    path = tmp_path / "chunks.npz"
+    train_online(arch, train, n_samples=200, checkpoint_path=path, **options)
+    resumed = train_online(arch, train, n_samples=400, checkpoint_path=path,
+                           resume=True, **options)
+    assert [h["samples"] for h in resumed.history] == [0, 200, 400]
+    assert resumed.history == [{**h, "seconds": r["seconds"]}
+                               for h, r in zip(whole.history, resumed.history)]
+    for a, b in zip(resumed.params.weights + resumed.params.biases,
+                    whole.params.weights + whole.params.biases):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("kwargs, name", [
@@ -146,6 +178,26 @@ def test_bad_arguments_raise_value_error_naming_them(kwargs, name):
         train_online(progress=False, **options)
 
 
+@pytest.mark.parametrize("kwargs, name", [
+    ({"arch": "784-10"}, "arch"),
+    ({"train": np.zeros((4, 6))}, "train"),
+    ({"batch_size": 41}, "batch_size"),
+    ({"n_samples": 3, "batch_size": 4}, "n_samples"),
+    ({"learning_rate": -1.0}, "learning_rate"),
+    ({"n_steps": 0}, "n_steps"),
+    ({"step_size": float("inf")}, "step_size"),
+    ({"output_precision": 0}, "output_precision"),
+    ({"eval_every": 0}, "eval_every"),
+])
+def test_vectorised_bad_arguments_raise_value_error_naming_them(kwargs, name):
+    from nengo_pc.data import Split
+
+    train = Split(np.zeros((40, 6), np.float32), np.zeros(40, np.int64))
+    options = {"arch": mlp((5,), "relu", n_in=6, n_out=3), "train": train, **kwargs}
+    with pytest.raises(ValueError, match=f"^{name}:"):
+        train_online_vectorised(progress=False, **options)
+
+
 def test_divergence_raises_floating_point_error():
     arch = mlp((), "linear", n_in=4, n_out=2)
     x, y = regression_problem(n=100)
@@ -154,7 +206,7 @@ def test_divergence_raises_floating_point_error():
                      batch_size=20, n_samples=100, progress=False)
 
 
-def test_benchmark_record_resumes_and_plots(tmp_path, real_data):
+def test_benchmark_record_resumes_and_plots(tmp_path, real_data, capsys):
     """The benchmark command end to end: a checkpointed run, resumed longer, whose
     record the learning-curve figure reads."""
     import importlib.util
@@ -183,3 +235,16 @@ def test_benchmark_record_resumes_and_plots(tmp_path, real_data):
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "spiking_pc_online.png").stat().st_size > 10000
+
+    # the rule alone, without the network
+    vectorised = ["--vectorised", "--hidden", "32", "--batch-size", "20",
+                  "--n-samples", "2000", "--eval-every", "1000", "--n-test", "200",
+                  "--data-dir", str(real_data), "--quiet"]
+    (record,) = bench.main(vectorised)
+    assert record["config"]["online"]["vectorised"] is True
+    assert [h["samples"] for h in record["history"]] == [0, 1000, 2000]
+    # measured on 200 test images: 12.5% -> 50.0% -> 64.0%
+    assert record["history"][-1]["accuracy"] > 0.5
+    with pytest.raises(SystemExit):
+        bench.main([*vectorised, "--checkpoint", str(tmp_path / "v.npz")])
+    assert "--checkpoint: not with --vectorised" in capsys.readouterr().err

@@ -97,7 +97,8 @@ def online_learning_curves(records, out, goal=0.97):
     for k, (label, record) in enumerate(records):
         history = [h for h in record["history"] if "accuracy" in h]
         online = record["config"]["online"]
-        mode = "spiking" if online["spiking"] else "rate"
+        mode = ("the rule, vectorised" if online.get("vectorised")
+                else "spiking" if online["spiking"] else "rate")
         name = (f"{label}: {mode}, {record['config']['dataset']}, batch "
                 f"{online['batch_size']}, {record['config']['n_test']} test images")
         samples = [h["samples"] for h in history]

@@ -109,7 +109,7 @@ def online_learning_curves(records, out, goal=0.97):
         if spiking:
             ax.plot(*zip(*[(n, 100 * a) for n, a in spiking]), f"C{k}x", ms=5,
                     label=f"{label}: the spiking network's own output")
-    return _finish_accuracy_axes(fig, ax, out, goal, "training images seen", (0, 100),
+    return _finish_accuracy_axes(fig, ax, out, goal, "training images seen", (80, 100),
                                  "Online local learning of the PC network in NengoDL")
 
 

@@ -18,10 +18,9 @@ try:
 except ImportError:  # run as a script from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nengo_pc.data import DataError  # noqa: E402  (after the path fix-up)
+from nengo_pc.data import DISPLAY_NAMES, DataError  # noqa: E402  (after the path fix-up)
 from nengo_pc.results import read_record  # noqa: E402
 
-_DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 
 
 def _provenance(record):
@@ -40,7 +39,7 @@ def bp_mlp_table(record):
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for name in record["config"]["datasets"]:
         lines.append(
-            f"| {_DATASET_NAMES.get(name, name)} "
+            f"| {DISPLAY_NAMES.get(name, name)} "
             f"| {100 * m[f'{name}/nengo_dl/test_accuracy']:.2f}% "
             f"| {100 * m[f'{name}/keras/test_accuracy']:.2f}% "
             f"| {s[f'{name}/nengo_dl/per_epoch']:.1f} "
@@ -103,7 +102,7 @@ def pc_mlp_table(record):
     datasets = record["config"]["datasets"]
     rules = list(record["config"]["rules"])
     head = "| rule | " + " | ".join(
-        f"{_DATASET_NAMES.get(d, d)} test acc. | {_DATASET_NAMES.get(d, d)} s/epoch "
+        f"{DISPLAY_NAMES.get(d, d)} test acc. | {DISPLAY_NAMES.get(d, d)} s/epoch "
         f"| time / BP | lowest cosine with BP" for d in datasets) + " |"
     lines = [head, "| --- |" + " ---: | ---: | ---: | ---: |" * len(datasets)]
     for rule in rules:

@@ -42,6 +42,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from nengo_pc.data import DISPLAY_NAMES  # noqa: E402
 from nengo_pc.results import read_record, save_figure  # noqa: E402
 
 
@@ -78,7 +79,8 @@ def accuracy_vs_time(record, out):
                label="rate mode (feedforward fixed point)")
     return _finish_accuracy_axes(fig, ax, out, config["goal"], "presentation time (ms)",
                                  (90, 100),
-                                 "Spiking predictive-coding network, MNIST test set")
+                                 "Spiking predictive-coding network, "
+                                 f"{DISPLAY_NAMES[config.get('dataset', 'mnist')]} test set")
 
 
 def online_learning_curves(records, out, goal=0.97):

@@ -39,6 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 
 DATASETS = ("mnist", "fashion_mnist")
+#: How tables and figures name each data set.
+DISPLAY_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 ENV_VAR = "NENGO_PC_DATA"
 
 # Base URLs of the four files of each data set. The original MNIST page

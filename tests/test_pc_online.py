@@ -204,6 +204,10 @@ def test_divergence_raises_floating_point_error():
     with pytest.raises(FloatingPointError, match="samples"):
         train_online(arch, (x * 1e3, y * 1e3), spiking=False, learning_rate=1e6,
                      batch_size=20, n_samples=100, progress=False)
+    with pytest.raises(FloatingPointError, match="samples"):
+        # float64 here: it takes longer to overflow than the simulator's float32
+        train_online_vectorised(arch, (x * 1e3, y * 1e3), learning_rate=1e6,
+                                batch_size=20, n_samples=2000, progress=False)
 
 
 def test_benchmark_record_resumes_and_plots(tmp_path, real_data, capsys):

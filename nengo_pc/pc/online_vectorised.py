@@ -108,11 +108,18 @@ epochs, learn_time, output_precision, eval_split, eval_every, seed, progress
 
     @tf.function
     def update(x, y, step):
+        """One minibatch in one graph call: the output before learning (the online
+        accuracy), the local update, and whether the parameters are still finite."""
+        output = core.feedforward(weights, biases, x, act.f)[-1]
         changes = core.standard_updates(weights, biases, x, y, act, n_steps, step_size,
                                         output_precision)
+        finite = tf.constant(True)
         for (dw, db), w, b in zip(changes, weights, biases):
             w.assign_add(step * dw)
             b.assign_add(step * db)
+            finite = finite & tf.reduce_all(tf.math.is_finite(w)) \
+                & tf.reduce_all(tf.math.is_finite(b))
+        return output, finite
 
     def current():
         return Params([w.numpy().astype(np.float32) for w in weights],
@@ -143,19 +150,18 @@ epochs, learn_time, output_precision, eval_split, eval_every, seed, progress
         t0 = time.perf_counter()
         index = stream.indices(k * batch_size, batch_size)
         x = np.asarray(train_x[index], np.float64)
-        if train_labels is None:
-            y = np.asarray(train_y[index], np.float64)
-        else:
-            labels = train_labels[index]
-            y = _one_hot(labels, arch.sizes[-1]).astype(np.float64)
-            predicted = core.feedforward(weights, biases, x, act.f)[-1].numpy()
-            correct += int(np.sum(predicted.argmax(axis=1) == labels))
-            presented += batch_size
+        labels = None if train_labels is None else train_labels[index]
+        y = (np.asarray(train_y[index], np.float64) if labels is None
+             else _one_hot(labels, arch.sizes[-1]).astype(np.float64))
         step = learning_rate * learn_time
         if lr_decay_samples is not None:
             step /= 1.0 + k * batch_size / lr_decay_samples
-        update(tf.constant(x), tf.constant(y), tf.constant(step, tf.float64))
-        if not all(np.all(np.isfinite(v.numpy())) for v in weights + biases):
+        output, finite = update(tf.constant(x), tf.constant(y),
+                                tf.constant(step, tf.float64))
+        if labels is not None:
+            correct += int(np.sum(output.numpy().argmax(axis=1) == labels))
+            presented += batch_size
+        if not finite:
             raise FloatingPointError(
                 f"weights became non-finite after {(k + 1) * batch_size} samples "
                 f"(learning_rate={learning_rate}); try a smaller learning_rate")

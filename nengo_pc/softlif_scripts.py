@@ -6,14 +6,12 @@ their architecture preset and defaults; the model they expose to nengo-gui and t
 """
 
 import argparse
-import os
-import sys
 from pathlib import Path
 
 import nengo
 
-from nengo_pc.arch import load_params
 from nengo_pc.nengo_net import demo_network
+from nengo_pc.script_inputs import test_images, trained_params
 
 #: Test images a GUI model cycles through, and how long each is shown.
 N_IMAGES = 100
@@ -21,32 +19,14 @@ PRESENTATION_TIME = 0.1
 SYNAPSE = nengo.Alpha(0.005)
 
 
-def _note(name, message):
-    print(f"{name}: {message}", file=sys.stderr)
-
-
 def load_model_inputs(name, default_arch, run_dir, n_images=N_IMAGES):
     """Architecture, parameters (None: untrained), test images and labels.
 
-    Parameters come from ``$NENGO_PC_PARAMS`` or ``run_dir/params.npz``; without
-    them ``default_arch()`` is built untrained, with a note. Only the test files are
-    read; without data the images are blank, with a note.
+    Parameters come from ``$NENGO_PC_PARAMS`` or ``run_dir/params.npz``; see
+    `nengo_pc.script_inputs` for the fallbacks.
     """
-    path = Path(os.environ.get("NENGO_PC_PARAMS") or Path(run_dir) / "params.npz")
-    if path.is_file():
-        arch, params, _ = load_params(path)
-    else:
-        arch, params = default_arch(), None
-        _note(name, f"no trained parameters at {path}: the network is untrained "
-                    f"(train it with 'python networks/{name.replace('-', '_')}.py')")
-    try:
-        from nengo_pc.data import load_split
-
-        test = load_split("mnist", "test", download=False).subset(n_images)
-        images, labels = test.images, test.labels
-    except Exception as err:  # noqa: BLE001 -- any failure: show blank images instead
-        _note(name, f"MNIST not available ({err}); presenting blank images")
-        images, labels = None, None
+    arch, params = trained_params(name, default_arch, [Path(run_dir) / "params.npz"])
+    images, labels = test_images(name, n_images)
     return arch, params, images, labels
 
 

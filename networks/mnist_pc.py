@@ -28,8 +28,6 @@ this file reads only the first test images; it trains nothing.
 """
 
 import argparse
-import os
-import sys
 import time
 from pathlib import Path
 
@@ -38,6 +36,7 @@ import numpy as np
 
 from nengo_pc.arch import load_params, mlp
 from nengo_pc.pc.network import PredictiveCodingNetwork
+from nengo_pc.script_inputs import test_images, trained_params
 
 NAME = "mnist-pc"
 #: Where ``main`` writes and ``model`` reads the trained parameters.
@@ -52,10 +51,6 @@ DT = 0.001
 def default_arch():
     """The architecture when no trained parameters exist."""
     return mlp((256, 256))
-
-
-def _note(message):
-    print(f"{NAME}: {message}", file=sys.stderr)
 
 
 class PresentationSchedule:
@@ -83,32 +78,13 @@ class PresentationSchedule:
 
 
 def load_test_images(n_images=N_IMAGES, data_dir=None):
-    """The first ``n_images`` MNIST test images and labels, or (None, None).
-
-    Reads only the test files (a fraction of a second), so importing this script
-    stays quick.
-    """
-    try:
-        from nengo_pc.data import load_split
-
-        test = load_split("mnist", "test", data_dir, download=False)
-        test = test.subset(min(n_images, len(test)))
-        return test.images, test.labels
-    except Exception as err:  # noqa: BLE001 -- any failure: show blank images instead
-        _note(f"MNIST test images not available ({err}); presenting blank images "
-              "(set NENGO_PC_DATA to a directory holding mnist/)")
-        return None, None
+    """The first ``n_images`` MNIST test images and labels, or (None, None)."""
+    return test_images(NAME, n_images, data_dir)
 
 
 def load_model_params(run_dir=RUN_DIR):
     """Architecture and parameters for `model` (params None: untrained)."""
-    path = Path(os.environ.get("NENGO_PC_PARAMS") or Path(run_dir) / "params.npz")
-    if path.is_file():
-        arch, params, _ = load_params(path)
-        return arch, params
-    _note(f"no trained parameters at {path}: the network is untrained "
-          f"(train it with 'python networks/mnist_pc.py')")
-    return default_arch(), None
+    return trained_params(NAME, default_arch, [Path(run_dir) / "params.npz"])
 
 
 def build_model(arch=None, params=None, images=None, labels=None):

@@ -31,8 +31,6 @@ nothing.
 import argparse
 import base64
 import io
-import os
-import sys
 import time
 from pathlib import Path
 
@@ -41,6 +39,7 @@ import numpy as np
 
 from nengo_pc.arch import load_params, mlp
 from nengo_pc.pc.network import PredictiveCodingNetwork
+from nengo_pc.script_inputs import test_images, trained_params
 
 NAME = "mnist-pc-spiking"
 ROOT = Path(globals().get("__file__", "networks/x.py")).resolve().parents[1]
@@ -57,35 +56,16 @@ def default_arch():
     return mlp((500, 500), activation="lif")
 
 
-def _note(message):
-    print(f"{NAME}: {message}", file=sys.stderr)
-
-
 def load_test_images(n_images=N_IMAGES, data_dir=None):
     """The first ``n_images`` MNIST test images and labels, or (None, None)."""
-    try:
-        from nengo_pc.data import load_split
-
-        test = load_split("mnist", "test", data_dir, download=False)
-        test = test.subset(min(n_images, len(test)))
-        return test.images, test.labels
-    except Exception as err:  # noqa: BLE001 -- any failure: show blank images instead
-        _note(f"MNIST test images not available ({err}); presenting blank images "
-              "(set NENGO_PC_DATA to a directory holding mnist/)")
-        return None, None
+    return test_images(NAME, n_images, data_dir)
 
 
 def load_model_params(run_dir=RUN_DIR):
-    """Architecture and parameters for `model` (params None: untrained)."""
-    env = os.environ.get("NENGO_PC_PARAMS")
-    candidates = [Path(env)] if env else [BENCHMARK_PARAMS, Path(run_dir) / "params.npz"]
-    for path in candidates:
-        if path.is_file():
-            arch, params, _ = load_params(path)
-            return arch, params
-    _note(f"no trained parameters at {', '.join(str(p) for p in candidates)}: the "
-          f"network is untrained (train it with 'python networks/mnist_pc_spiking.py')")
-    return default_arch(), None
+    """Architecture and parameters for `model` (params None: untrained): the
+    benchmark's parameters if they exist, else those ``main()`` wrote."""
+    return trained_params(NAME, default_arch,
+                          [BENCHMARK_PARAMS, Path(run_dir) / "params.npz"])
 
 
 class ImageDisplay:

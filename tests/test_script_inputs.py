@@ -1,0 +1,38 @@
+"""The inputs a networks/ script's model loads at import (nengo_pc.script_inputs)."""
+
+import numpy as np
+
+from nengo_pc.arch import init_params, mlp, save_params
+from nengo_pc import script_inputs
+
+
+def test_trained_params_prefers_the_first_existing_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("NENGO_PC_PARAMS", raising=False)
+    small, other = mlp((3,), n_in=4, n_out=2), mlp((5,), n_in=4, n_out=2)
+    save_params(tmp_path / "b.npz", other, init_params(other, 1))
+    arch, params = script_inputs.trained_params("x-y", lambda: small,
+                                  [tmp_path / "a.npz", tmp_path / "b.npz"])
+    assert arch == other and params.weights[0].shape == (4, 5)
+
+    save_params(tmp_path / "a.npz", small, init_params(small, 2))
+    monkeypatch.setenv("NENGO_PC_PARAMS", str(tmp_path / "b.npz"))  # replaces the list
+    assert script_inputs.trained_params("x-y", lambda: small, [tmp_path / "a.npz"])[0] == other
+    assert capsys.readouterr().err == ""
+
+
+def test_missing_params_and_data_fall_back_with_notes(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("NENGO_PC_PARAMS", raising=False)
+    small = mlp((3,), n_in=4, n_out=2)
+    arch, params = script_inputs.trained_params("x-y", lambda: small, [tmp_path / "none.npz"])
+    assert arch == small and params is None
+    images, labels = script_inputs.test_images("x-y", 5, data_dir=tmp_path / "no-data")
+    assert images is None and labels is None
+    err = capsys.readouterr().err
+    assert "x-y: no trained parameters" in err and "networks/x_y.py" in err
+    assert "blank images" in err and "NENGO_PC_DATA" in err
+
+
+def test_test_images_reads_the_first_images(real_data):
+    images, labels = script_inputs.test_images("x-y", 7, data_dir=real_data)
+    assert images.shape == (7, 784) and labels.shape == (7,)
+    assert np.all((0 <= images) & (images <= 1))

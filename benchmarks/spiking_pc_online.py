@@ -13,7 +13,8 @@ parameters are checkpointed at every evaluation (``--checkpoint``).
 
 ``--vectorised`` runs the same rule and schedule on the vectorised PC equilibrium
 instead of the simulated network (`nengo_pc.pc.online_vectorised`): what the rule
-itself reaches, in minutes per epoch.
+itself reaches, in minutes per epoch. ``--vectorised --backprop`` applies the exact
+backprop gradient with the same schedule instead: plain SGD, the reference for the rule.
 
 Status (2026-11-25): spiking online learning tracks rate-mode online learning, and both
 track the vectorised rule (784-500-10, 12,500 images). The rule is the limit: at these
@@ -57,7 +58,9 @@ def run_dataset(args, name):
                   epochs=args.epochs, eval_split=test, eval_every=args.eval_every,
                   seed=args.seed, progress=not args.quiet)
     if args.vectorised:
-        result = train_online_vectorised(arch, data.train, **common)
+        result = train_online_vectorised(arch, data.train,
+                                         rule="backprop" if args.backprop else "pc",
+                                         **common)
     else:
         result = train_online(
             arch, data.train, spiking=not args.rate, input_coding=args.input_coding,
@@ -87,6 +90,9 @@ def main(argv=None):
                              "pairs; lif: spiking LIF activities too (learns faster "
                              "at --learning-rate 0.5, ~95%% predicted)")
     parser.add_argument("--rate", action="store_true", help="rate mode (no spikes)")
+    parser.add_argument("--backprop", action="store_true",
+                        help="with --vectorised: the backprop gradient instead of the "
+                             "PC rule, same schedule (the SGD reference)")
     parser.add_argument("--vectorised", action="store_true",
                         help="the same rule and schedule on the vectorised PC "
                              "equilibrium, without simulating the network (what the "
@@ -123,6 +129,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.resume and args.checkpoint is None:
         parser.error("--resume: needs --checkpoint")
+    if args.backprop and not args.vectorised:
+        parser.error("--backprop: only with --vectorised")
     if args.vectorised:
         for flag, value in (("--checkpoint", args.checkpoint), ("--resume", args.resume),
                             ("--eval-spiking", args.eval_spiking),

@@ -10,7 +10,10 @@ feedforward pass, output clamped, ``n_steps`` steps of ``step_size``), a few hun
 times faster than the rate-mode simulation.
 
 What it is for: telling the limits of the rule and its settings apart from those of the
-network that runs it. Measured 2026-11-25 (784-500-10 relu, batch 10, per-example step
+network that runs it. ``rule="backprop"`` applies, with the same schedule, the exact
+gradient of the summed squared output error instead (`nengo_pc.pc.core.backprop`):
+plain minibatch SGD with this step, which tells the limits of the rule apart from those
+of the schedule. Measured 2026-11-25 (784-500-10 relu, batch 10, per-example step
 0.006 decaying over 20,000 samples, seed 0, first 2,000 test images): the NengoDL
 network in rate mode and this function learn alike (80.2 / 85.1 / 86.7 / 88.4% and
 80.6 / 85.1 / 86.5 / 87.9% after 2,500 / 5,000 / 7,500 / 10,000 images), their summed
@@ -29,6 +32,9 @@ from nengo_pc.pc.online import (
 )
 from nengo_pc.rates import forward
 from nengo_pc.train import check_split, log_progress
+
+#: What `train_online_vectorised` applies: the PC network's local rule, or backprop.
+RULES = ("pc", "backprop")
 
 
 def train_online_vectorised(
@@ -49,6 +55,7 @@ def train_online_vectorised(
     eval_every=10000,
     seed=0,
     progress=True,
+    rule="pc",
 ):
     """Online PC learning as `~nengo_pc.pc.online.train_online` does it, vectorised.
 
@@ -63,6 +70,11 @@ epochs, learn_time, output_precision, eval_split, eval_every, seed, progress
     step_size : float
         Inference step size (> 0). The default 20 steps of 0.1 relax close to the
         equilibrium that the network reaches in its settle and learning phases.
+    rule : {"pc", "backprop"}
+        ``"pc"``: the local rule at the relaxed equilibrium. ``"backprop"``: the
+        reference, -dL/dW of L = sum ||y - y_hat||^2 / 2 over the minibatch, with the
+        same step and schedule (``n_steps``, ``step_size`` and ``output_precision``
+        play no part).
 
     Returns
     -------
@@ -87,12 +99,14 @@ epochs, learn_time, output_precision, eval_split, eval_every, seed, progress
         check_split("eval_split", eval_split, arch)
     eval_every = _integer("eval_every", eval_every, 1)
     seed = _integer("seed", seed, 0)
+    if rule not in RULES:
+        raise ValueError(f"rule: must be one of {RULES}, got {rule!r}")
     params = init_params(arch, seed) if params is None else params
     if not isinstance(params, Params):
         raise ValueError(f"params: expected a Params, got {type(params).__name__}")
     params.check(arch)
     config = {
-        "arch": arch.to_dict(), "vectorised": True, "learning_rate": learning_rate,
+        "arch": arch.to_dict(), "vectorised": True, "rule": rule, "learning_rate": learning_rate,
         "lr_decay_samples": lr_decay_samples, "batch_size": batch_size,
         "n_samples": n_batches * batch_size, "epochs": epochs,
         "learn_time": learn_time, "output_precision": output_precision,
@@ -111,8 +125,11 @@ epochs, learn_time, output_precision, eval_split, eval_every, seed, progress
         """One minibatch in one graph call: the output before learning (the online
         accuracy), the local update, and whether the parameters are still finite."""
         output = core.feedforward(weights, biases, x, act.f)[-1]
-        changes = core.standard_updates(weights, biases, x, y, act, n_steps, step_size,
-                                        output_precision)
+        if rule == "pc":
+            changes = core.standard_updates(weights, biases, x, y, act, n_steps,
+                                            step_size, output_precision)
+        else:
+            changes = core.backprop(weights, biases, x, y, act)
         finite = tf.constant(True)
         for (dw, db), w, b in zip(changes, weights, biases):
             w.assign_add(step * dw)

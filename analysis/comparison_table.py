@@ -101,6 +101,16 @@ def _epochs(record):
     return train.get("epochs", (train.get("metadata") or {}).get("epochs"))
 
 
+def _seconds_per_epoch(record):
+    seconds = record["seconds"]
+    if "per_epoch" in seconds:
+        return seconds["per_epoch"]
+    online = record["config"].get("online")
+    if online and "train" in seconds:  # online learning: training time per pass
+        return seconds["train"] / (online["n_samples"] / COUNTS["train"])
+    return None
+
+
 def _network(record):
     arch = record["config"].get("architecture")
     if not arch:
@@ -147,8 +157,8 @@ def rows(groups):
             for r in records:
                 epochs.add(_epochs(r))
                 networks.add(_network(r))
-                if "per_epoch" in r["seconds"]:
-                    per_epoch.append(r["seconds"]["per_epoch"])
+                if _seconds_per_epoch(r) is not None:
+                    per_epoch.append(_seconds_per_epoch(r))
                 if r["metrics"].get("final_alignment_min") is not None:
                     alignment.append(r["metrics"]["final_alignment_min"])
                 if _synops(r) is not None:

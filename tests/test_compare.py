@@ -80,5 +80,17 @@ def test_comparison_table_aggregates_seeds(tmp_path):
         rows = {row["method"]: row for row in csv.DictReader(f)}
     assert float(rows["FA"]["mnist_mean"]) == pytest.approx(98.0)
     assert rows["FA"]["weight transport"] == "yes"
+
+    # an online run: epochs and seconds per epoch from the samples it saw
+    online = make_record(
+        "benchmark", config={"benchmark": "spiking_pc_online",
+                             "online": {"n_samples": 90000}},
+        seed=0, metrics={"test_accuracy": 0.95}, seconds={"train": 3000.0})
+    write_json_atomic(tmp_path / "mnist" / "spiking_pc_online_seed0.json", online)
+    result = _run([ROOT / "analysis" / "comparison_table.py", tmp_path])
+    online_line = next(line for line in result.stdout.splitlines()
+                       if line.startswith("| spiking PC, online |"))
+    assert "| 95.00 (n=1) | not run | 1.5 | 2000.0 |" in online_line
+
     missing = _run([ROOT / "analysis" / "comparison_table.py", tmp_path / "nowhere"])
     assert missing.returncode == 2 and "results_dir" in missing.stderr

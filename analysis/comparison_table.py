@@ -29,7 +29,7 @@ try:
 except ImportError:  # run as a script from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nengo_pc.data import COUNTS, DISPLAY_NAMES  # noqa: E402  (after the path fix-up)
+from nengo_pc.data import COUNTS  # noqa: E402  (after the path fix-up)
 from nengo_pc.results import read_record  # noqa: E402
 
 DATASETS = ("mnist", "fashion_mnist")

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nengo_pc.pc.settings import COMMON, RULE_OPTIONS, benchmark_config
@@ -94,3 +95,32 @@ def test_comparison_table_aggregates_seeds(tmp_path):
 
     missing = _run([ROOT / "analysis" / "comparison_table.py", tmp_path / "nowhere"])
     assert missing.returncode == 2 and "results_dir" in missing.stderr
+
+
+def test_rule_alignment_figure_averages_angles_over_seeds(tmp_path):
+    sys.path.insert(0, str(ROOT / "analysis"))
+    try:
+        from rule_alignment import angles
+    finally:
+        sys.path.pop(0)
+    records = []
+    for seed, cosines in enumerate(([1.0, 0.5], [0.0, -0.5], [0.5, 0.5])):
+        record = _record("fa", "mnist", seed, 0.9)
+        # three epochs for seeds 0 and 1, two for seed 2: averaged over the first two
+        record["history"] = [{"epoch": e + 1, "alignment": cosines}
+                             for e in range(3 - seed // 2)]
+        records.append(record)
+        write_json_atomic(tmp_path / "mnist" / f"fa_seed{seed}.json", record)
+    epochs, degrees = angles(records)
+    assert list(epochs) == [1, 2] and degrees.shape == (3, 2, 2)
+    np.testing.assert_allclose(degrees[:, 0, 0], [0.0, 90.0, 60.0])
+    np.testing.assert_allclose(degrees[:, 1, 1], [60.0, 120.0, 60.0])
+
+    out = tmp_path / "alignment.png"
+    result = _run([ROOT / "analysis" / "rule_alignment.py", tmp_path, "--out", out])
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size > 10000
+    empty = tmp_path / "empty"
+    (empty / "mnist").mkdir(parents=True)
+    result = _run([ROOT / "analysis" / "rule_alignment.py", empty, "--out", out])
+    assert result.returncode == 2 and "no records of fa" in result.stderr

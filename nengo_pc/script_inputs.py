@@ -51,7 +51,7 @@ def trained_params(name, default_arch, candidates):
     return default_arch(), None
 
 
-def test_images(name, n_images, data_dir=None):
+def mnist_test_images(name, n_images, data_dir=None):
     """The first ``n_images`` MNIST test images and labels, or (None, None).
 
     Reads only the test files from ``data_dir`` (or ``$NENGO_PC_DATA``, or the user

@@ -11,7 +11,7 @@ from pathlib import Path
 import nengo
 
 from nengo_pc.nengo_net import demo_network
-from nengo_pc.script_inputs import test_images, trained_params
+from nengo_pc.script_inputs import mnist_test_images, trained_params
 
 #: Test images a GUI model cycles through, and how long each is shown.
 N_IMAGES = 100
@@ -26,7 +26,7 @@ def load_model_inputs(name, default_arch, run_dir, n_images=N_IMAGES):
     `nengo_pc.script_inputs` for the fallbacks.
     """
     arch, params = trained_params(name, default_arch, [Path(run_dir) / "params.npz"])
-    images, labels = test_images(name, n_images)
+    images, labels = mnist_test_images(name, n_images)
     return arch, params, images, labels
 
 

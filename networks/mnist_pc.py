@@ -36,7 +36,7 @@ import numpy as np
 
 from nengo_pc.arch import load_params, mlp
 from nengo_pc.pc.network import PredictiveCodingNetwork
-from nengo_pc.script_inputs import test_images, trained_params
+from nengo_pc.script_inputs import mnist_test_images, trained_params
 
 NAME = "mnist-pc"
 #: Where ``main`` writes and ``model`` reads the trained parameters.
@@ -79,7 +79,7 @@ class PresentationSchedule:
 
 def load_test_images(n_images=N_IMAGES, data_dir=None):
     """The first ``n_images`` MNIST test images and labels, or (None, None)."""
-    return test_images(NAME, n_images, data_dir)
+    return mnist_test_images(NAME, n_images, data_dir)
 
 
 def load_model_params(run_dir=RUN_DIR):

@@ -39,7 +39,7 @@ import numpy as np
 
 from nengo_pc.arch import load_params, mlp
 from nengo_pc.pc.network import PredictiveCodingNetwork
-from nengo_pc.script_inputs import test_images, trained_params
+from nengo_pc.script_inputs import mnist_test_images, trained_params
 
 NAME = "mnist-pc-spiking"
 ROOT = Path(globals().get("__file__", "networks/x.py")).resolve().parents[1]
@@ -58,7 +58,7 @@ def default_arch():
 
 def load_test_images(n_images=N_IMAGES, data_dir=None):
     """The first ``n_images`` MNIST test images and labels, or (None, None)."""
-    return test_images(NAME, n_images, data_dir)
+    return mnist_test_images(NAME, n_images, data_dir)
 
 
 def load_model_params(run_dir=RUN_DIR):

@@ -25,14 +25,14 @@ def test_missing_params_and_data_fall_back_with_notes(tmp_path, monkeypatch, cap
     small = mlp((3,), n_in=4, n_out=2)
     arch, params = script_inputs.trained_params("x-y", lambda: small, [tmp_path / "none.npz"])
     assert arch == small and params is None
-    images, labels = script_inputs.test_images("x-y", 5, data_dir=tmp_path / "no-data")
+    images, labels = script_inputs.mnist_test_images("x-y", 5, data_dir=tmp_path / "no-data")
     assert images is None and labels is None
     err = capsys.readouterr().err
     assert "x-y: no trained parameters" in err and "networks/x_y.py" in err
     assert "blank images" in err and "NENGO_PC_DATA" in err
 
 
-def test_test_images_reads_the_first_images(real_data):
-    images, labels = script_inputs.test_images("x-y", 7, data_dir=real_data)
+def test_mnist_test_images_reads_the_first_images(real_data):
+    images, labels = script_inputs.mnist_test_images("x-y", 7, data_dir=real_data)
     assert images.shape == (7, 784) and labels.shape == (7,)
     assert np.all((0 <= images) & (images <= 1))

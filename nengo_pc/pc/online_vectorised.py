@@ -106,7 +106,8 @@ epochs, learn_time, output_precision, eval_split, eval_every, seed, progress
         raise ValueError(f"params: expected a Params, got {type(params).__name__}")
     params.check(arch)
     config = {
-        "arch": arch.to_dict(), "vectorised": True, "rule": rule, "learning_rate": learning_rate,
+        "arch": arch.to_dict(), "vectorised": True, "rule": rule,
+        "learning_rate": learning_rate,
         "lr_decay_samples": lr_decay_samples, "batch_size": batch_size,
         "n_samples": n_batches * batch_size, "epochs": epochs,
         "learn_time": learn_time, "output_precision": output_precision,

@@ -29,10 +29,9 @@ try:
 except ImportError:  # run as a script from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nengo_pc.data import COUNTS  # noqa: E402  (after the path fix-up)
-from nengo_pc.results import read_record  # noqa: E402
+from nengo_pc.data import COUNTS, DATASETS  # noqa: E402  (after the path fix-up)
+from nengo_pc.results import seed_records  # noqa: E402
 
-DATASETS = ("mnist", "fashion_mnist")
 
 #: The six problems of backprop with biology (Bengio et al. 2015; the thesis):
 #: weight transport, derivative, linear feedback, spiking, timing, target.
@@ -122,16 +121,6 @@ def _synops(record):
     """Synaptic operations per inference (constant input) of a spiking run."""
     cost = (record.get("cost_per_inference") or {}).get("constant_input") or {}
     return cost.get("synops", record["metrics"].get("synops_per_inference"))
-
-
-def collect(results_dir):
-    """Records under ``results_dir`` grouped as {(name, dataset): [record, ...]}."""
-    groups = {}
-    for path in sorted(Path(results_dir).glob("*/*_seed*.json")):
-        dataset = path.parent.name
-        name = path.name.rsplit("_seed", 1)[0]
-        groups.setdefault((name, dataset), []).append(read_record(path))
-    return groups
 
 
 def _mean_std(values):
@@ -244,7 +233,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not Path(args.results_dir).is_dir():
         parser.error(f"results_dir: {args.results_dir} is not a directory")
-    groups = collect(args.results_dir)
+    groups = seed_records(args.results_dir)
     table = rows(groups)
     text = markdown(table, _provenance(groups))
     if args.markdown:

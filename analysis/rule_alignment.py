@@ -31,11 +31,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from comparison_table import DATASETS, collect  # noqa: E402
-
-from nengo_pc.data import DISPLAY_NAMES  # noqa: E402
-from nengo_pc.results import save_figure  # noqa: E402
+from nengo_pc.data import DATASETS, DISPLAY_NAMES  # noqa: E402
+from nengo_pc.results import save_figure, seed_records  # noqa: E402
 
 #: The rules plotted (records named ``<rule>_seed<k>.json``) and their titles.
 RULES = {"fa": "FA", "dfa": "DFA", "eqprop": "EqProp", "chl": "CHL",
@@ -58,7 +55,7 @@ def angles(records):
 
 
 def alignment_figure(groups, out):
-    """Plot the angle histories of ``groups`` (from `collect`) to the PNG ``out``."""
+    """Plot the angle histories of ``groups`` (from `nengo_pc.results.seed_records`) to the PNG ``out``."""
     found = [r for r in RULES if any((r, d) in groups for d in DATASETS)]
     if not found:
         raise ValueError("results_dir: no records of " + ", ".join(RULES))
@@ -95,7 +92,7 @@ def main(argv=None):
     if not Path(args.results_dir).is_dir():
         parser.error(f"results_dir: {args.results_dir} is not a directory")
     try:
-        print(alignment_figure(collect(args.results_dir), args.out))
+        print(alignment_figure(seed_records(args.results_dir), args.out))
     except ValueError as error:
         parser.error(str(error))
 

@@ -158,6 +158,22 @@ def read_record(path):
         return validate_record(json.load(f))
 
 
+def seed_records(results_dir):
+    """The records of a results directory laid out as ``<dataset>/<name>_seed<k>.json``
+    (as ``benchmarks/compare_rules.py`` writes them), grouped by run.
+
+    Returns
+    -------
+    dict
+        ``{(name, dataset): [record, ...]}``, records in path order (seed 0 first).
+    """
+    groups = {}
+    for path in sorted(Path(results_dir).glob("*/*_seed*.json")):
+        name = path.name.rsplit("_seed", 1)[0]
+        groups.setdefault((name, path.parent.name), []).append(read_record(path))
+    return groups
+
+
 def save_figure(fig, path, dpi=120):
     """Write a matplotlib figure atomically and close it.
 

@@ -289,3 +289,19 @@ def test_benchmark_record_resumes_and_plots(tmp_path, real_data, capsys):
     with pytest.raises(SystemExit):
         bench.main(["--backprop", "--n-samples", "100"])
     assert "--backprop: only with --vectorised" in capsys.readouterr().err
+
+
+def test_learning_schedule_steps_and_evaluation_points():
+    from nengo_pc.pc.online import _LearningSchedule
+
+    plan = _LearningSchedule(0.5, 100, batch_size=30, n_batches=10, eval_every=100)
+    assert plan.step(0, 0.002) == pytest.approx(0.001)
+    assert plan.step(10, 0.002) == pytest.approx(0.001 / 4)  # after 300 samples
+    due = [k for k in range(10) if plan.evaluate_after(k)]
+    # after the minibatches that reach 100, 200 and 300 samples, and the last (300)
+    assert [(k + 1) * 30 for k in due] == [120, 210, 300]
+    # resumed after minibatch 4 (150 samples): the same points from there on
+    resumed = _LearningSchedule(0.5, None, batch_size=30, n_batches=10, eval_every=100,
+                                first=5)
+    assert [k for k in range(5, 10) if resumed.evaluate_after(k)] == due[1:]
+    assert resumed.step(7, 0.002) == pytest.approx(0.001)  # no decay

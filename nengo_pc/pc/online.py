@@ -397,6 +397,54 @@ class _SampleStream:
                         dtype=np.int64)
 
 
+class _LearningSchedule:
+    """The schedule `train_online` and `train_online_vectorised` share: the step of
+    minibatch ``k`` and the minibatches after which to evaluate.
+
+    The step is ``learning_rate * unit`` (``unit``: the simulator's dt for a rule
+    summed over the steps of the learning window, the window's length for one applied
+    per example), divided by ``1 + k * batch_size / lr_decay_samples`` when decaying.
+    Evaluations fall after every ``eval_every`` samples and after the last minibatch;
+    a run resumed at minibatch ``first`` keeps the uninterrupted run's points.
+    """
+
+    def __init__(self, learning_rate, lr_decay_samples, batch_size, n_batches,
+                 eval_every, first=0):
+        self.learning_rate, self.lr_decay_samples = learning_rate, lr_decay_samples
+        self.batch_size, self.n_batches = batch_size, n_batches
+        self.eval_every = eval_every
+        self._next_eval = (first * batch_size // eval_every + 1) * eval_every
+
+    def step(self, k, unit):
+        """The learning step of minibatch ``k``."""
+        step = self.learning_rate * unit
+        if self.lr_decay_samples is not None:
+            step /= 1.0 + k * self.batch_size / self.lr_decay_samples
+        return step
+
+    def evaluate_after(self, k):
+        """Whether an evaluation falls after minibatch ``k`` (call once per k)."""
+        samples = (k + 1) * self.batch_size
+        if samples < self._next_eval and k != self.n_batches - 1:
+            return False
+        while self._next_eval <= samples:
+            self._next_eval += self.eval_every
+        return True
+
+
+def evaluation_line(tag, entry, total):
+    """The progress line of one evaluation (history ``entry``) of an online run."""
+    parts = [f"[{tag}] {entry['samples']}/{total} samples"]
+    if entry["train_accuracy"] is not None:
+        parts.append(f"train acc {100 * entry['train_accuracy']:.2f}%")
+    if "accuracy" in entry:
+        parts.append(f"test acc {100 * entry['accuracy']:.2f}%")
+    if "spiking_accuracy" in entry:
+        parts.append(f"spiking {100 * entry['spiking_accuracy']:.2f}%")
+    parts.append(f"{entry['seconds']:.0f} s")
+    return "  ".join(parts)
+
+
 #: Seconds between progress lines of `train_online` (besides one per evaluation).
 PROGRESS_INTERVAL = 60.0
 
@@ -812,15 +860,7 @@ def train_online(
                             samples=samples, history=history, config=config)
             eval_seconds[0] += time.perf_counter() - t0
             if progress:
-                parts = [f"[pc:online] {samples}/{n_batches * batch_size} samples"]
-                if entry["train_accuracy"] is not None:
-                    parts.append(f"train acc {100 * entry['train_accuracy']:.2f}%")
-                if "accuracy" in entry:
-                    parts.append(f"test acc {100 * entry['accuracy']:.2f}%")
-                if "spiking_accuracy" in entry:
-                    parts.append(f"spiking {100 * entry['spiking_accuracy']:.2f}%")
-                parts.append(f"{train_seconds:.0f} s")
-                log_progress("  ".join(parts))
+                log_progress(evaluation_line("pc:online", entry, n_batches * batch_size))
 
         first = 0 if resumed is None else resumed["samples"] // batch_size
         if resumed is None:
@@ -830,7 +870,8 @@ def train_online(
                          f"{resumed['samples']} samples")
         correct = presented = 0
         last_log = [time.perf_counter()]
-        next_eval = (first * batch_size // eval_every + 1) * eval_every
+        plan = _LearningSchedule(learning_rate, lr_decay_samples, batch_size, n_batches,
+                                 eval_every, first)
         n_out = sizes[-1]
         for k in range(first, n_batches):
             t0 = time.perf_counter()
@@ -850,9 +891,7 @@ def train_online(
                 correct += int(np.sum(swept.mean(axis=1).argmax(axis=1) == labels))
                 presented += batch_size
             # the local rule, summed over the learning phase and the minibatch
-            scale = learning_rate * dt
-            if lr_decay_samples is not None:
-                scale /= 1.0 + k * batch_size / lr_decay_samples
+            scale = plan.step(k, dt)
             for l in range(1, n_layers + 1):
                 pre = out[pre_probes[l]][:, -n_learn:]
                 err = out[error_probes[l]][:, -n_learn:]
@@ -886,11 +925,9 @@ def train_online(
                 left = (n_batches * batch_size - samples) / rate
                 log_progress(f"[pc:online] {samples}/{n_batches * batch_size} samples  "
                              f"{rate:.1f} images/s  ~{left / 60:.0f} min of training left")
-            if samples >= next_eval or k == n_batches - 1:
+            if plan.evaluate_after(k):
                 evaluate(samples, correct, presented)
                 correct = presented = 0
-                while next_eval <= samples:
-                    next_eval += eval_every
         learned = net.params_from(sim)
     # the simulator holds float32 weights: what it read back is what it ran with
     return OnlineResult(learned, history, config, build_seconds, train_seconds,

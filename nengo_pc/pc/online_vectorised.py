@@ -27,8 +27,8 @@ import numpy as np
 
 from nengo_pc.arch import Params, init_params
 from nengo_pc.pc.online import (
-    OnlineResult, _integer, _positive, _SampleStream, _one_hot, minibatches,
-    training_arrays,
+    OnlineResult, _integer, _LearningSchedule, _positive, _SampleStream, _one_hot,
+    evaluation_line, minibatches, training_arrays,
 )
 from nengo_pc.rates import forward
 from nengo_pc.train import check_split, log_progress
@@ -153,17 +153,14 @@ epochs, learn_time, output_precision, eval_split, eval_every, seed, progress
             entry["accuracy"] = float(np.mean(logits.argmax(axis=1) == eval_split.labels))
         history.append(entry)
         if progress:
-            parts = [f"[pc:online-vectorised] {samples}/{n_batches * batch_size} samples"]
-            if entry["train_accuracy"] is not None:
-                parts.append(f"train acc {100 * entry['train_accuracy']:.2f}%")
-            if "accuracy" in entry:
-                parts.append(f"test acc {100 * entry['accuracy']:.2f}%")
-            log_progress("  ".join(parts))
+            log_progress(evaluation_line("pc:online-vectorised", entry,
+                                         n_batches * batch_size))
 
     evaluate(0, 0, 0)
     stream = _SampleStream(len(train_x), seed)
     correct = presented = 0
-    next_eval = eval_every
+    plan = _LearningSchedule(learning_rate, lr_decay_samples, batch_size, n_batches,
+                             eval_every)
     for k in range(n_batches):
         t0 = time.perf_counter()
         index = stream.indices(k * batch_size, batch_size)
@@ -171,9 +168,7 @@ epochs, learn_time, output_precision, eval_split, eval_every, seed, progress
         labels = None if train_labels is None else train_labels[index]
         y = (np.asarray(train_y[index], np.float64) if labels is None
              else _one_hot(labels, arch.sizes[-1]).astype(np.float64))
-        step = learning_rate * learn_time
-        if lr_decay_samples is not None:
-            step /= 1.0 + k * batch_size / lr_decay_samples
+        step = plan.step(k, learn_time)
         output, finite = update(tf.constant(x), tf.constant(y),
                                 tf.constant(step, tf.float64))
         if labels is not None:
@@ -185,11 +180,9 @@ epochs, learn_time, output_precision, eval_split, eval_every, seed, progress
                 f"(learning_rate={learning_rate}); try a smaller learning_rate")
         train_seconds += time.perf_counter() - t0
         samples = (k + 1) * batch_size
-        if samples >= next_eval or k == n_batches - 1:
+        if plan.evaluate_after(k):
             t0 = time.perf_counter()
             evaluate(samples, correct, presented)
             eval_seconds += time.perf_counter() - t0
             correct = presented = 0
-            while next_eval <= samples:
-                next_eval += eval_every
     return OnlineResult(current(), history, config, 0.0, train_seconds, eval_seconds)

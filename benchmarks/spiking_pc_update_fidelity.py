@@ -1,0 +1,118 @@
+"""Benchmark: how closely the spiking PC network's learning updates follow rate mode.
+
+Runs `nengo_pc.pc.update_fidelity.update_fidelity` at one or more stages of training:
+from the same parameters and over the same images, the cosine and norm ratio of the
+spiking network's update to the rate-mode network's, per parameter, for each pair
+amplitude (``--amplitudes``; a pair fires |e| / amplitude spikes per second).
+
+The parameters come either from a file (``--params``: a `train_online` checkpoint or
+any `save_params` file) or, reproducibly from a clean checkout, from the vectorised
+online rule (`nengo_pc.pc.online_vectorised`) trained for each of
+``--pretrain-samples`` images with the benchmark's online schedule (``--learning-rate``,
+``--lr-decay-samples``, ``--batch-size``). Training shrinks the errors, and with them
+the spikes that carry them, so fidelity falls as training goes on.
+
+Prints one JSON record (also written atomically to ``--out``).
+
+Example (~10 min here)::
+
+    python benchmarks/spiking_pc_update_fidelity.py --pretrain-samples 0 10000 140000 \\
+        --amplitudes 2e-4 5e-5 2e-5 --out results/bench_spiking_pc_update_fidelity.json
+"""
+
+import argparse
+import json
+import time
+
+from nengo_pc import cli
+from nengo_pc.arch import init_params, load_params, mlp
+from nengo_pc.data import DATASETS, load_dataset
+from nengo_pc.pc.online_vectorised import train_online_vectorised
+from nengo_pc.pc.update_fidelity import update_fidelity
+from nengo_pc.results import make_record, write_json_atomic
+from nengo_pc.train import log_progress
+
+
+def stages(args, data):
+    """``(label, samples_seen or None, arch, params)`` for every stage to measure."""
+    if args.params is not None:
+        arch, params, metadata = load_params(args.params)
+        yield str(args.params), metadata.get("samples"), arch, params
+        return
+    arch = mlp(tuple(args.hidden), activation="relu")
+    for samples in sorted(set(args.pretrain_samples)):
+        if samples == 0:
+            params = init_params(arch, args.seed)
+        else:
+            params = train_online_vectorised(
+                arch, data.train, learning_rate=args.learning_rate,
+                lr_decay_samples=args.lr_decay_samples or None,
+                batch_size=args.batch_size, n_samples=samples, seed=args.seed,
+                progress=not args.quiet).params
+        yield f"vectorised rule after {samples} samples", samples, arch, params
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", default="mnist", choices=DATASETS)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--params", default=None,
+                        help="parameter file (.npz) to measure at")
+    source.add_argument("--pretrain-samples", nargs="+", type=cli.nonnegative_int,
+                        help="train the vectorised rule for this many samples first "
+                             "(one stage per number)")
+    parser.add_argument("--hidden", nargs="+", type=cli.positive_int, default=[500])
+    parser.add_argument("--learning-rate", type=cli.positive_float, default=0.3,
+                        help="of the pretraining (per second of learning window)")
+    parser.add_argument("--lr-decay-samples", type=cli.nonnegative_int, default=240000,
+                        help="of the pretraining (0: constant)")
+    parser.add_argument("--batch-size", type=cli.positive_int, default=10)
+    parser.add_argument("--amplitudes", nargs="+", type=cli.positive_float,
+                        default=[2e-4, 5e-5])
+    parser.add_argument("--n-samples", type=cli.positive_int, default=200,
+                        help="images each update is summed over")
+    parser.add_argument("--seed", type=cli.nonnegative_int, default=0)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--out", default=None, help="JSON record path")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    if args.n_samples % args.batch_size:
+        parser.error(f"--n-samples: must be a multiple of --batch-size "
+                     f"({args.batch_size}), got {args.n_samples}")
+
+    data = load_dataset(args.dataset, data_dir=args.data_dir)
+    start, results = time.perf_counter(), []
+    for label, samples, arch, params in stages(args, data):
+        if not args.quiet:
+            log_progress(f"[fidelity] {label}: {len(args.amplitudes) + 1} runs of "
+                         f"{args.n_samples} images")
+        fidelity = update_fidelity(arch, params, data.train, args.amplitudes,
+                                   n_samples=args.n_samples,
+                                   batch_size=args.batch_size, seed=args.seed)
+        results.append({"stage": label, "samples_seen": samples,
+                        "architecture": arch.to_dict(), **fidelity})
+        if not args.quiet:
+            for entry in fidelity["amplitudes"]:
+                cosines = ", ".join(f"{n} {c:.3f}" for n, c in
+                                    zip(fidelity["parameters"], entry["cosine"]))
+                log_progress(f"[fidelity]   amplitude {entry['amplitude']:g}: "
+                             f"cosine {cosines}")
+    record = make_record(
+        "benchmark",
+        config={"benchmark": "spiking_pc_update_fidelity", "dataset": args.dataset,
+                "source": "params" if args.params else "vectorised pretraining",
+                "params": args.params, "hidden": args.hidden,
+                "learning_rate": args.learning_rate,
+                "lr_decay_samples": args.lr_decay_samples,
+                "batch_size": args.batch_size, "amplitudes": args.amplitudes,
+                "n_samples": args.n_samples},
+        seed=args.seed, metrics={"stages": len(results)},
+        seconds={"total": time.perf_counter() - start}, stages=results)
+    if args.out:
+        write_json_atomic(args.out, record)
+    print(json.dumps(record, indent=2))
+    return record
+
+
+if __name__ == "__main__":
+    main()

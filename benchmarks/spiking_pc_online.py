@@ -58,7 +58,8 @@ def run_dataset(args, name):
     common = dict(learning_rate=args.learning_rate,
                   lr_decay_samples=args.lr_decay_samples or None,
                   batch_size=args.batch_size, n_samples=args.n_samples,
-                  epochs=args.epochs, eval_split=test, eval_every=args.eval_every,
+                  epochs=args.epochs, output_precision=args.output_precision,
+                  eval_split=test, eval_every=args.eval_every,
                   seed=args.seed, progress=not args.quiet)
     if args.vectorised:
         result = train_online_vectorised(arch, data.train,
@@ -113,6 +114,9 @@ def main(argv=None):
     parser.add_argument("--n-samples", type=cli.positive_int, default=None,
                         help="training images to present (default: --epochs passes)")
     parser.add_argument("--epochs", type=cli.positive_int, default=1)
+    parser.add_argument("--output-precision", type=cli.positive_float, default=1.0,
+                        help="precision gamma of the output error (hidden errors "
+                             "are divided by it in the rule)")
     parser.add_argument("--input-coding", default="constant", choices=INPUT_CODINGS)
     parser.add_argument("--amplitude", type=cli.positive_float, default=0.0002,
                         help="signal per spike of the pair neurons")

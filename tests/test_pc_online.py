@@ -283,8 +283,11 @@ def test_benchmark_record_resumes_and_plots(tmp_path, real_data, capsys):
     # and its reference, plain SGD with the backprop gradient (at the rule's step of
     # 0.4 it learns slowly here, 17.5% after 2,000 images: the PC rule tolerates
     # larger steps); measured 50.0% -> 59.0% at 0.1
-    (record,) = bench.main([*vectorised, "--backprop", "--learning-rate", "0.1"])
+    (record,) = bench.main([*vectorised, "--backprop", "--learning-rate", "0.1",
+                            "--output-precision", "2"])
     assert record["config"]["online"]["rule"] == "backprop"
+    # the flag reaches the trainer (whose backprop rule has no use for it)
+    assert record["config"]["online"]["output_precision"] == 2.0
     assert record["history"][-1]["accuracy"] > 0.5
     with pytest.raises(SystemExit):
         bench.main(["--backprop", "--n-samples", "100"])

@@ -3,7 +3,9 @@
 Runs `nengo_pc.pc.update_fidelity.update_fidelity` at one or more stages of training:
 from the same parameters and over the same images, the cosine and norm ratio of the
 spiking network's update to the rate-mode network's, per parameter, for each pair
-amplitude (``--amplitudes``; a pair fires |e| / amplitude spikes per second).
+amplitude (``--amplitudes``; a pair fires |e| / amplitude spikes per second), and of
+the rate network with the spiking network's synapse (what the synaptic delays alone
+change).
 
 The parameters come either from a file (``--params``: a `train_online` checkpoint or
 any `save_params` file) or, reproducibly from a clean checkout, from the vectorised
@@ -52,6 +54,10 @@ def stages(args, data):
         yield f"vectorised rule after {samples} samples", samples, arch, params
 
 
+def _listed(names, values):
+    return ", ".join(f"{n} {v:.3f}" for n, v in zip(names, values))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="mnist", choices=DATASETS)
@@ -92,11 +98,13 @@ def main(argv=None):
         results.append({"stage": label, "samples_seen": samples,
                         "architecture": arch.to_dict(), **fidelity})
         if not args.quiet:
+            names = fidelity["parameters"]
+            log_progress(f"[fidelity]   rate with synapse: cosine "
+                         f"{_listed(names, fidelity['synaptic']['cosine'])}")
             for entry in fidelity["amplitudes"]:
-                cosines = ", ".join(f"{n} {c:.3f}" for n, c in
-                                    zip(fidelity["parameters"], entry["cosine"]))
-                log_progress(f"[fidelity]   amplitude {entry['amplitude']:g}: "
-                             f"cosine {cosines}")
+                log_progress(f"[fidelity]   amplitude {entry['amplitude']:g}: cosine "
+                             f"{_listed(names, entry['cosine'])}; to the synaptic "
+                             f"rate update {_listed(names, entry['cosine_to_synaptic'])}")
     record = make_record(
         "benchmark",
         config={"benchmark": "spiking_pc_update_fidelity", "dataset": args.dataset,

@@ -42,6 +42,11 @@ def test_fine_pairs_follow_rate_mode_and_coarse_pairs_do_not():
     assert all(0.9 < r < 1.1 for r in fine["norm_ratio"])
     assert coarse["cosine"][0] < 0.85 and coarse["cosine"][2] < 0.85
     assert all(c < f for c, f in zip(coarse["cosine"], fine["cosine"]))
+    # fine pairs follow the rate network with the same synapse even more closely
+    # (measured: cosines 0.99995-0.99999 to it; it is at 0.9996-1.0 to plain rate)
+    assert result["synapse"] == "Lowpass(tau=0.002)"
+    assert len(result["synaptic"]["cosine"]) == 4
+    assert min(fine["cosine_to_synaptic"]) > 0.99
 
 
 def test_parameter_names():

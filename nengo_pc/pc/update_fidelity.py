@@ -13,6 +13,9 @@ same network makes in rate mode (no spikes and no synapses, see
 `~nengo_pc.pc.online.network_options`; the rate network learns as the vectorised
 rule does), per parameter, as the cosine of the angle between the two and the ratio
 of their norms.
+The rate network has no synapses, so the spiking network differs from it in two ways:
+spikes and synaptic delays. A third run, the rate network with the spiking network's
+synapse, separates them (``"synaptic"`` in the result).
 The updates are read off as the change of the parameters over ``n_samples`` images at
 a learning rate (`PROBE_LEARNING_RATE`) small enough that the parameters stay put to
 first order, so the change is the sum of the per-minibatch updates at the given
@@ -20,13 +23,14 @@ parameters; the change is taken from `train_online`'s float64 checkpoint, not th
 float32 weights the simulator holds.
 """
 
+import inspect
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from nengo_pc.arch import Params, load_params
-from nengo_pc.pc.online import train_online
+from nengo_pc.pc.online import _synapse, train_online
 
 #: Learning rate of the probing runs: the parameters move by ~1e-6 of their size.
 PROBE_LEARNING_RATE = 1e-4
@@ -38,7 +42,7 @@ def parameter_names(arch):
     return [f"W{l}" for l in layers] + [f"b{l}" for l in layers]
 
 
-def _update(arch, params, train, spiking, amplitude, n_samples, batch_size, seed,
+def _update(arch, params, train, spiking, amplitude, *, n_samples, batch_size, seed,
             online_kwargs):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "probe.npz"
@@ -55,6 +59,14 @@ def _update(arch, params, train, spiking, amplitude, n_samples, batch_size, seed
 def _cosine(a, b):
     norm = np.linalg.norm(a) * np.linalg.norm(b)
     return float(np.sum(a * b) / norm) if norm > 0 else float("nan")
+
+
+def _compare(update, reference):
+    """Cosine and norm ratio, per parameter, of ``update`` to ``reference``."""
+    return {"cosine": [_cosine(u, r) for u, r in zip(update, reference)],
+            "norm_ratio": [float(np.linalg.norm(u) / np.linalg.norm(r))
+                           if np.linalg.norm(r) > 0 else float("nan")
+                           for u, r in zip(update, reference)]}
 
 
 def update_fidelity(arch, params, train, amplitudes, *, n_samples=200, batch_size=10,
@@ -85,8 +97,12 @@ def update_fidelity(arch, params, train, amplitudes, *, n_samples=200, batch_siz
     dict
         ``"parameters"``: the names of `parameter_names`; ``"rate_norm"``: the
         rate-mode update's norm per parameter (per unit learning rate);
-        ``"amplitudes"``: one dict per amplitude with its ``"cosine"`` and
-        ``"norm_ratio"`` (spiking norm / rate norm) per parameter.
+        ``"synapse"``: the spiking network's synapse (as text);
+        ``"synaptic"``: ``"cosine"`` and ``"norm_ratio"`` (its norm / the rate
+        norm) per parameter of the rate network with the spiking network's synapse;
+        ``"amplitudes"``: one dict per amplitude with the spiking update's
+        ``"cosine"`` and ``"norm_ratio"`` to the rate update, and its
+        ``"cosine_to_synaptic"`` (to the synaptic rate update: the spikes' part).
     """
     if not isinstance(params, Params):
         raise ValueError(f"params: expected a Params, got {type(params).__name__}")
@@ -96,20 +112,28 @@ def update_fidelity(arch, params, train, amplitudes, *, n_samples=200, batch_siz
     taken = {"learning_rate", "amplitude", "spiking"} & set(online_kwargs)
     if taken:
         raise ValueError(f"{', '.join(sorted(taken))}: set by update_fidelity itself")
-    run = dict(n_samples=n_samples, batch_size=batch_size, seed=seed,
-               online_kwargs=online_kwargs)
+    run = dict(n_samples=n_samples, batch_size=batch_size, seed=seed)
     # rate mode does not depend on the amplitude: its pairs carry exact rates
-    rate = _update(arch, params, train, False, amplitudes[0], **run)
+    rate = _update(arch, params, train, False, amplitudes[0],
+                   online_kwargs=online_kwargs, **run)
+    # the same rate network with the synapse a spiking run gives its connections
+    synapse = online_kwargs.get(
+        "synapse", inspect.signature(train_online).parameters["synapse"].default)
+    network_kwargs = {**(online_kwargs.get("network_kwargs") or {}),
+                      "synapse": _synapse("synapse", synapse)}
+    synapse = network_kwargs["synapse"]
+    synaptic = _update(arch, params, train, False, amplitudes[0],
+                       online_kwargs={**online_kwargs, "network_kwargs": network_kwargs},
+                       **run)
     result = {"parameters": parameter_names(arch),
               "rate_norm": [float(np.linalg.norm(r)) / PROBE_LEARNING_RATE for r in rate],
+              "synapse": None if synapse is None else str(synapse),
+              "synaptic": _compare(synaptic, rate),
               "amplitudes": []}
     for amplitude in amplitudes:
-        spiked = _update(arch, params, train, True, amplitude, **run)
+        spiked = _update(arch, params, train, True, amplitude,
+                         online_kwargs=online_kwargs, **run)
         result["amplitudes"].append({
-            "amplitude": amplitude,
-            "cosine": [_cosine(s, r) for s, r in zip(spiked, rate)],
-            "norm_ratio": [float(np.linalg.norm(s) / np.linalg.norm(r))
-                           if np.linalg.norm(r) > 0 else float("nan")
-                           for s, r in zip(spiked, rate)],
-        })
+            "amplitude": amplitude, **_compare(spiked, rate),
+            "cosine_to_synaptic": _compare(spiked, synaptic)["cosine"]})
     return result

@@ -22,7 +22,7 @@ SGD with backprop at the same schedule (``--vectorised --backprop``: 95.3% after
 MNIST epoch and 96.7% after four, the rule 95.6% and 96.8%), so the 97% goal is a
 matter of training budget: at ``--learning-rate 0.3 --lr-decay-samples 240000`` the
 rule passes 97% after 4.2 epochs and reaches 97.3% after six. At the default pair
-amplitude (2e-4) a spiking run with those settings fell 0.3-1.0 points behind the rule
+amplitude (2e-4) a spiking run with those settings fell 0.3-1.7 points behind the rule
 (95.5% at 150k): late in training the hidden errors are small and carried by few
 spikes (``benchmarks/spiking_pc_update_fidelity.py``); ``--amplitude 5e-5`` carries
 them with four times as many. A long run needs no chunking (a resumed run is exact),

@@ -83,7 +83,7 @@ def accuracy_vs_time(record, out):
                                  f"{DISPLAY_NAMES[config.get('dataset', 'mnist')]} test set")
 
 
-def online_learning_curves(records, out, goal=0.97):
+def online_learning_curves(records, out, goal=0.97, ylim=(80, 100)):
     """Test accuracy against training images seen, from ``spiking_pc_online`` records.
 
     Parameters
@@ -94,13 +94,16 @@ def online_learning_curves(records, out, goal=0.97):
         Figure path.
     goal : float
         Drawn as a reference line.
+    ylim : (float, float)
+        Range of the accuracy axis (%).
     """
     fig, ax = plt.subplots(figsize=(6, 4))
     for k, (label, record) in enumerate(records):
         history = [h for h in record["history"] if "accuracy" in h]
         online = record["config"]["online"]
         mode = ("the rule, vectorised" if online.get("vectorised")
-                else "spiking" if online["spiking"] else "rate")
+                else f"spiking, amplitude {online['amplitude']:g}" if online["spiking"]
+                else "rate")
         name = (f"{label}: {mode}, {record['config']['dataset']}, batch "
                 f"{online['batch_size']}, {record['config']['n_test']} test images")
         samples = [h["samples"] for h in history]
@@ -111,7 +114,7 @@ def online_learning_curves(records, out, goal=0.97):
         if spiking:
             ax.plot(*zip(*[(n, 100 * a) for n, a in spiking]), f"C{k}x", ms=5,
                     label=f"{label}: the spiking network's own output")
-    return _finish_accuracy_axes(fig, ax, out, goal, "training images seen", (80, 100),
+    return _finish_accuracy_axes(fig, ax, out, goal, "training images seen", ylim,
                                  "Online local learning of the PC network in NengoDL")
 
 
@@ -209,8 +212,15 @@ def main(argv=None):
     parser.add_argument("--online", nargs="*", default=[],
                         help="records of benchmarks/spiking_pc_online.py to plot as "
                              "learning curves")
+    parser.add_argument("--online-name", default="spiking_pc_online",
+                        help="file name (without .png) of the learning-curve figure")
+    parser.add_argument("--online-ylim", nargs=2, type=float, default=[80.0, 100.0],
+                        metavar=("LOW", "HIGH"), help="its accuracy range (%%)")
     parser.add_argument("--out-dir", default="figures")
     args = parser.parse_args(argv)
+    low, high = args.online_ylim
+    if not 0 <= low < high <= 100:
+        parser.error(f"--online-ylim: need 0 <= LOW < HIGH <= 100, got {low:g} {high:g}")
     out = Path(args.out_dir)
     if Path(args.record).is_file():
         record = read_record(args.record)
@@ -223,7 +233,8 @@ def main(argv=None):
         # bench_spiking_pc_online_reduced.json -> "reduced"; the full run -> "full"
         runs = [(Path(path).stem.replace("bench_spiking_pc_online", "").strip("_")
                  or "full", read_record(path)) for path in args.online]
-        print(online_learning_curves(runs, out / "spiking_pc_online.png"))
+        print(online_learning_curves(runs, out / f"{args.online_name}.png",
+                                     ylim=(low, high)))
     if Path(args.params).is_file():
         print(spike_raster(args.params, out / "spiking_pc_raster.png", args.image,
                            data_dir=args.data_dir))

@@ -267,6 +267,16 @@ def test_benchmark_record_resumes_and_plots(tmp_path, real_data, capsys):
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "spiking_pc_online.png").stat().st_size > 10000
+    figure = [sys.executable, str(root / "analysis" / "spiking_pc_figures.py"),
+              str(tmp_path / "none.json"), "--params", str(tmp_path / "none.npz"),
+              "--online", str(out), "--online-name", "curves", "--out-dir", str(tmp_path)]
+    result = subprocess.run([*figure, "--online-ylim", "10", "90"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "curves.png").stat().st_size > 10000
+    result = subprocess.run([*figure, "--online-ylim", "90", "10"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "--online-ylim: need 0 <= LOW < HIGH" in result.stderr
 
     # the rule alone, without the network
     vectorised = ["--vectorised", "--hidden", "32", "--batch-size", "20",

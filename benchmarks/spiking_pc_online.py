@@ -74,11 +74,16 @@ def run_dataset(args, name):
         result = train_online(
             arch, data.train, spiking=not args.rate, input_coding=args.input_coding,
             amplitude=args.amplitude, eval_spiking=args.eval_spiking,
+            final_eval_spiking=args.final_eval_spiking,
             checkpoint_path=checkpoint, resume=args.resume, **common)
     final = result.history[-1]
     metrics = {"test_accuracy": final["accuracy"], "samples": final["samples"]}
     if final.get("spiking_accuracy") is not None:
         metrics["spiking_accuracy"] = final["spiking_accuracy"]
+    extra = {}
+    if result.final_spiking is not None:
+        metrics["final_spiking_accuracy"] = result.final_spiking["accuracy"]
+        extra["final_spiking"] = result.final_spiking
     return make_record(
         "benchmark",
         config={"benchmark": "spiking_pc_online", "dataset": name,
@@ -87,7 +92,7 @@ def run_dataset(args, name):
         seed=args.seed, metrics=metrics,
         seconds={"build": result.build_seconds, "train": result.train_seconds,
                  "evaluate": result.eval_seconds},
-        history=result.history)
+        history=result.history, **extra)
 
 
 def main(argv=None):
@@ -127,6 +132,9 @@ def main(argv=None):
                         help="signal per spike of the pair neurons")
     parser.add_argument("--eval-every", type=cli.positive_int, default=1000)
     parser.add_argument("--eval-spiking", type=cli.nonnegative_int, default=0)
+    parser.add_argument("--final-eval-spiking", type=cli.nonnegative_int, default=0,
+                        help="after training, classify this many test images with the "
+                             "spiking network (resume a finished run to only do this)")
     parser.add_argument("--n-test", type=cli.positive_int, default=10000)
     parser.add_argument("--checkpoint", default=None,
                         help="parameters path; '{dataset}' is replaced by the data set")
@@ -146,6 +154,7 @@ def main(argv=None):
     if args.vectorised:
         for flag, value in (("--checkpoint", args.checkpoint), ("--resume", args.resume),
                             ("--eval-spiking", args.eval_spiking),
+                            ("--final-eval-spiking", args.final_eval_spiking),
                             ("--rate", args.rate), ("--activation lif",
                                                     args.activation == "lif")):
             if value:

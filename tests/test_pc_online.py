@@ -135,8 +135,13 @@ def test_spiking_run_resumed_equals_uninterrupted(mnist_small, tmp_path):
     path = tmp_path / "chunks.npz"
     train_online(arch, train, n_samples=200, checkpoint_path=path, **options)
     resumed = train_online(arch, train, n_samples=400, checkpoint_path=path,
-                           resume=True, **options)
+                           resume=True, final_eval_spiking=20, **options)
     assert [h["samples"] for h in resumed.history] == [0, 200, 400]
+    # the final evaluation classifies the last evaluation's 20 images again, with the
+    # same parameters and constant input: the same answer
+    assert resumed.final_spiking["n"] == 20
+    assert resumed.final_spiking["accuracy"] == resumed.history[-1]["spiking_accuracy"]
+    assert resumed.final_spiking["agreement"] == resumed.history[-1]["spiking_agreement"]
     assert resumed.history == [{**h, "seconds": r["seconds"]}
                                for h, r in zip(whole.history, resumed.history)]
     for a, b in zip(resumed.params.weights + resumed.params.biases,
@@ -161,6 +166,8 @@ def test_spiking_run_resumed_equals_uninterrupted(mnist_small, tmp_path):
     ({"feedback": "transposed"}, "feedback"),
     ({"spiking": "yes"}, "spiking"),
     ({"eval_spiking": 5}, "eval_spiking"),
+    ({"final_eval_spiking": 5}, "final_eval_spiking"),
+    ({"final_eval_spiking": -1}, "final_eval_spiking"),
     ({"average_time": 1.0}, "average_time"),
     ({"synapse": -0.002}, "synapse"),
     ({"pre_synapse": "lowpass"}, "pre_synapse"),
@@ -260,6 +267,14 @@ def test_benchmark_record_resumes_and_plots(tmp_path, real_data, capsys):
     assert [h["samples"] for h in record["history"]] == [0, 100, 200, 300, 400]
     assert record["history"][-1]["accuracy"] > record["history"][0]["accuracy"]
     assert record["metrics"]["samples"] == 400
+    assert "final_spiking" not in record
+    # resumed at its end with a final evaluation: no more training, the same history
+    (final,) = bench.main(["--n-samples", "400", "--final-eval-spiking", "60", *common])
+    assert final["history"] == record["history"]
+    assert final["final_spiking"]["samples"] == 400 and final["final_spiking"]["n"] == 60
+    assert final["metrics"]["final_spiking_accuracy"] == final["final_spiking"]["accuracy"]
+    # the network's own output (rate mode here) settles to the feedforward pass
+    assert final["final_spiking"]["agreement"] > 0.9
     result = subprocess.run(
         [sys.executable, str(root / "analysis" / "spiking_pc_figures.py"),
          str(tmp_path / "none.json"), "--params", str(tmp_path / "none.npz"),

@@ -223,6 +223,11 @@ class OnlineResult:
         Time spent presenting training images and updating weights.
     eval_seconds : float
         Time spent evaluating.
+    final_spiking : dict or None
+        With ``final_eval_spiking``: the spiking network's own classification of
+        that many ``eval_split`` images after training, ``samples`` (training images
+        seen), ``n`` (images classified), ``accuracy``, ``agreement`` (with the
+        feedforward pass) and ``seconds``.
     """
 
     params: Params
@@ -231,6 +236,7 @@ class OnlineResult:
     build_seconds: float
     train_seconds: float
     eval_seconds: float
+    final_spiking: dict = None
 
 
 class _WeightWriter:
@@ -461,7 +467,8 @@ PROGRESS_INTERVAL = 60.0
 
 
 #: Settings a resumed run may change: how long it runs and how it is evaluated.
-RESUMABLE_CHANGES = ("n_samples", "epochs", "n_eval", "eval_every", "eval_spiking")
+RESUMABLE_CHANGES = ("n_samples", "epochs", "n_eval", "eval_every", "eval_spiking",
+                     "final_eval_spiking")
 
 
 def _read_checkpoint(path, arch, config, batch_size):
@@ -514,6 +521,7 @@ def train_online(
     eval_split=None,
     eval_every=10000,
     eval_spiking=0,
+    final_eval_spiking=0,
     average_time=0.01,
     checkpoint_path=None,
     resume=False,
@@ -601,6 +609,12 @@ def train_online(
         Also classify this many ``eval_split`` images with the spiking network at
         every evaluation (0: never). Its presentation is ``sweep_time +
         settle_time`` (sweep, then free inference).
+    final_eval_spiking : int
+        After training, classify this many ``eval_split`` images once with the
+        spiking network (0: not), e.g. the whole test set at the end of a run whose
+        ``eval_spiking`` samples only a few hundred images along the way
+        (`OnlineResult.final_spiking`). A run resumed from a checkpoint at its last
+        sample trains no further and only does this.
     average_time : float
         Seconds over which the spiking output is averaged when classifying (> 0, at
         most a presentation).
@@ -698,6 +712,9 @@ def train_online(
     eval_spiking = _integer("eval_spiking", eval_spiking, 0)
     if eval_spiking and eval_split is None:
         raise ValueError("eval_spiking: needs an eval_split")
+    final_eval_spiking = _integer("final_eval_spiking", final_eval_spiking, 0)
+    if final_eval_spiking and eval_split is None:
+        raise ValueError("final_eval_spiking: needs an eval_split")
     average_time = _positive("average_time", average_time)
     seed = _integer("seed", seed, 0)
     if not isinstance(resume, (bool, np.bool_)):
@@ -727,6 +744,7 @@ def train_online(
         "input_coding": input_coding, "max_rate": max_rate,
         "n_eval": None if eval_split is None else len(eval_split),
         "eval_every": eval_every, "eval_spiking": eval_spiking,
+        "final_eval_spiking": final_eval_spiking,
         "average_time": average_time, "seed": seed,
         "network_kwargs": {k: repr(v) for k, v in (network_kwargs or {}).items()},
         "per_example_step": learning_rate * n_learn * dt,
@@ -834,12 +852,16 @@ def train_online(
             return Params([w.astype(np.float32) for w in weights],
                           [b.astype(np.float32) for b in biases])
 
-        def spiking_outputs(images, input_rng):
+        def spiking_outputs(images, input_rng, tag=None):
             outputs = np.zeros((len(images), sizes[-1]))
+            last = time.perf_counter()
             for s, m, batch in padded_batches(images, batch_size):
                 out = present(batch, np.zeros((batch_size, sizes[-1]), np.float32),
                               eval_mode, input_rng)
                 outputs[s:s + m] = out[out_probe][:m, -n_average:].mean(axis=1)
+                if tag and progress and time.perf_counter() - last > PROGRESS_INTERVAL:
+                    last = time.perf_counter()
+                    log_progress(f"[{tag}] {s + m}/{len(images)} images")
             return outputs
 
         history = [] if resumed is None else resumed["history"]
@@ -940,7 +962,26 @@ def train_online(
             if plan.evaluate_after(k):
                 evaluate(samples, correct, presented)
                 correct = presented = 0
+        final_spiking = None
+        if final_eval_spiking:
+            t0 = time.perf_counter()
+            n = min(final_eval_spiking, len(eval_split))
+            samples = n_batches * batch_size
+            spiked = spiking_outputs(
+                eval_split.images[:n], np.random.default_rng([seed, 4, samples]),
+                tag="pc:online final spiking evaluation").argmax(axis=1)
+            predicted = forward(arch, current(), eval_split.images[:n]).argmax(axis=1)
+            final_spiking = {
+                "samples": samples, "n": n,
+                "accuracy": float(np.mean(spiked == eval_split.labels[:n])),
+                "agreement": float(np.mean(spiked == predicted)),
+                "seconds": time.perf_counter() - t0}
+            eval_seconds[0] += final_spiking["seconds"]
+            if progress:
+                log_progress(f"[pc:online] the spiking network classifies "
+                             f"{100 * final_spiking['accuracy']:.2f}% of {n} images "
+                             f"after {samples} samples")
         learned = net.params_from(sim)
     # the simulator holds float32 weights: what it read back is what it ran with
     return OnlineResult(learned, history, config, build_seconds, train_seconds,
-                        eval_seconds[0])
+                        eval_seconds[0], final_spiking)

@@ -14,16 +14,9 @@ from nengo_pc.arch import init_params, load_params, mlp
 from nengo_pc.pc.online import train_online
 from nengo_pc.pc.online_vectorised import train_online_vectorised
 from nengo_pc.rates import forward
+from problems import regression_problem
 
 pytest.importorskip("nengo_dl")
-
-
-def regression_problem(n=400, seed=0):
-    """Inputs in [0, 1]^4 and targets of a fixed random linear map to R^2."""
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(size=(n, 4)).astype(np.float32)
-    w = rng.normal(0.0, 0.5, size=(4, 2))
-    return x, (x @ w + 0.2).astype(np.float32)
 
 
 def test_spiking_regression_learned_online():

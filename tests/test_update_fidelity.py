@@ -10,22 +10,15 @@ import importlib.util
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from nengo_pc.arch import init_params, mlp, save_params
 from nengo_pc.pc.update_fidelity import parameter_names, update_fidelity
+from problems import regression_problem
 
 pytest.importorskip("nengo_dl")
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def regression_problem(n=400, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(size=(n, 4)).astype(np.float32)
-    w = rng.normal(0.0, 0.5, size=(4, 2))
-    return x, (x @ w + 0.2).astype(np.float32)
 
 
 def test_fine_pairs_follow_rate_mode_and_coarse_pairs_do_not():

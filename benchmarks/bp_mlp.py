@@ -13,14 +13,13 @@ Example::
 """
 
 import argparse
-import json
 import sys
 import time
 
 from nengo_pc import cli
 from nengo_pc.arch import mlp
 from nengo_pc.data import load_dataset
-from nengo_pc.results import make_record, write_json_atomic
+from nengo_pc.results import emit_record, make_record
 from nengo_pc.train import BACKENDS, TrainConfig, evaluate, train_backprop
 
 
@@ -64,10 +63,7 @@ def run(args):
         seconds=seconds,
         history=histories,
     )
-    if args.out:
-        write_json_atomic(args.out, record)
-    print(json.dumps(record, indent=2))
-    return record
+    return emit_record(record, args.out)
 
 
 def main(argv=None):

@@ -29,7 +29,6 @@ Example (the settings of the reported run)::
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 
@@ -43,7 +42,7 @@ from nengo_pc.data import DATASETS, load_dataset
 from nengo_pc.pc import VARIANTS, energy_trace
 from nengo_pc.pc.settings import ACTIVATION, COMMON, HIDDEN, MAX_SHIFT, RULE_OPTIONS
 from nengo_pc.pc.train import RULES, PCTrainConfig, evaluate_pc, time_steps, train_pc
-from nengo_pc.results import make_record, write_json_atomic
+from nengo_pc.results import emit_record, make_record
 
 #: Goals: test accuracy of standard PC per data set, and how close the exact rules
 #: must stay to backprop (percentage points) and how fast Z-IL must be (x BP time).
@@ -226,10 +225,7 @@ def run(args):
     for target in targets:
         print(f"{'met' if target['met'] else 'NOT met'}: {target['target']} "
               f"(measured {target['value']:.4f})", file=sys.stderr)
-    if args.out:
-        write_json_atomic(args.out, record)
-    print(json.dumps(record, indent=2))
-    return record
+    return emit_record(record, args.out)
 
 
 def main(argv=None):

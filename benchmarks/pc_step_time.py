@@ -11,13 +11,12 @@ Example::
 """
 
 import argparse
-import json
 
 from nengo_pc import cli
 from nengo_pc.arch import mlp
 from nengo_pc.data import load_split
 from nengo_pc.pc.train import RULES, PCTrainConfig, time_steps
-from nengo_pc.results import make_record, write_json_atomic
+from nengo_pc.results import emit_record, make_record
 
 
 def main(argv=None):
@@ -50,10 +49,7 @@ def main(argv=None):
                 "n_steps": args.n_steps, "repeats": args.repeats},
         seed=0, metrics=metrics,
         seconds={f"{r}/per_step": s for r, s in zip(rules, seconds)})
-    if args.out:
-        write_json_atomic(args.out, record)
-    print(json.dumps(record, indent=2))
-    return record
+    return emit_record(record, args.out)
 
 
 if __name__ == "__main__":

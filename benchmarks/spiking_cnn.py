@@ -39,7 +39,6 @@ Example::
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -52,7 +51,7 @@ from nengo_pc.convert import fold_input_gain, train_batch_norm
 from nengo_pc.data import Split, load_dataset
 from nengo_pc.energy import inference_costs, neuron_rates
 from nengo_pc.nengo_net import Presentation
-from nengo_pc.results import make_record, write_json_atomic
+from nengo_pc.results import emit_record, make_record
 from nengo_pc.train import TrainConfig, compare_with_reference, evaluate, train_backprop
 
 
@@ -166,10 +165,7 @@ def run(args):
         firing_rates_hz=metrics["mean_rate_hz"], cost_per_inference=cost,
         history=history,
     )
-    if args.out:
-        write_json_atomic(args.out, record)
-    print(json.dumps(record, indent=2))
-    return record
+    return emit_record(record, args.out)
 
 
 def main(argv=None):

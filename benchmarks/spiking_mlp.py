@@ -21,7 +21,6 @@ Example::
 """
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ from nengo_pc.arch import load_params, save_params, softlif_mlp
 from nengo_pc.data import load_dataset
 from nengo_pc.energy import hidden_rates, inference_costs
 from nengo_pc.nengo_net import Presentation
-from nengo_pc.results import make_record, write_json_atomic
+from nengo_pc.results import emit_record, make_record
 from nengo_pc.train import TrainConfig, compare_with_reference, evaluate, train_backprop
 
 
@@ -107,10 +106,7 @@ def run(args):
         seed=args.seed, metrics=metrics, seconds=seconds,
         sweep=sweep, firing_rates_hz=rates, cost_per_inference=cost, history=history,
     )
-    if args.out:
-        write_json_atomic(args.out, record)
-    print(json.dumps(record, indent=2))
-    return record
+    return emit_record(record, args.out)
 
 
 def main(argv=None):

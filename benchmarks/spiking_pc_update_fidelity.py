@@ -23,7 +23,6 @@ Example (~10 min here)::
 """
 
 import argparse
-import json
 import time
 
 from nengo_pc import cli
@@ -31,7 +30,7 @@ from nengo_pc.arch import init_params, load_params, mlp
 from nengo_pc.data import DATASETS, load_dataset
 from nengo_pc.pc.online_vectorised import train_online_vectorised
 from nengo_pc.pc.update_fidelity import update_fidelity
-from nengo_pc.results import make_record, write_json_atomic
+from nengo_pc.results import emit_record, make_record
 from nengo_pc.train import log_progress
 
 
@@ -116,10 +115,7 @@ def main(argv=None):
                 "n_samples": args.n_samples},
         seed=args.seed, metrics={"stages": len(results)},
         seconds={"total": time.perf_counter() - start}, stages=results)
-    if args.out:
-        write_json_atomic(args.out, record)
-    print(json.dumps(record, indent=2))
-    return record
+    return emit_record(record, args.out)
 
 
 if __name__ == "__main__":

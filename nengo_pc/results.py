@@ -152,6 +152,15 @@ def write_json_atomic(path, obj):
     return atomic_write(path, lambda f: f.write(text))
 
 
+def emit_record(record, out=None):
+    """Hand over a benchmark's record: write it atomically to ``out`` (if given) and
+    print it as JSON on stdout. Returns ``record``."""
+    if out:
+        write_json_atomic(out, record)
+    print(json.dumps(record, indent=2))
+    return record
+
+
 def read_record(path):
     """Load and validate a run record."""
     with open(path) as f:

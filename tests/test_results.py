@@ -5,7 +5,8 @@ import json
 import pytest
 
 from nengo_pc.results import (
-    REQUIRED_KEYS, SCHEMA, make_record, read_record, validate_record, write_json_atomic,
+    REQUIRED_KEYS, SCHEMA, emit_record, make_record, read_record, validate_record,
+    write_json_atomic,
 )
 
 
@@ -46,6 +47,16 @@ def test_validate_rejects(change, match):
     change(record)
     with pytest.raises(ValueError, match=match):
         validate_record(record)
+
+
+def test_emit_record_writes_and_prints(tmp_path, capsys):
+    record = _record()
+    assert emit_record(record, tmp_path / "out.json") is record
+    assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(record))
+    assert read_record(tmp_path / "out.json") == json.loads(json.dumps(record))
+    emit_record(record)  # no path: printed only
+    assert json.loads(capsys.readouterr().out)["seed"] == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
 
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path):

@@ -84,3 +84,12 @@ def test_benchmark_command_from_a_parameter_file(tmp_path, real_data, capsys):
     with pytest.raises(SystemExit):
         bench.main(["--params", str(params_path), "--n-samples", "15"])
     assert "multiple of --batch-size" in capsys.readouterr().err
+
+    # stages of the vectorised rule instead of a file: initial and after 200 images
+    record = bench.main(["--pretrain-samples", "200", "0", "--hidden", "16",
+                         "--amplitudes", "2e-4", "--n-samples", "20",
+                         "--data-dir", str(real_data), "--quiet"])
+    assert [s["samples_seen"] for s in record["stages"]] == [0, 200]
+    assert record["config"]["source"] == "vectorised pretraining"
+    # training shrinks the errors: the rate update of W1 is smaller after 200 images
+    assert record["stages"][1]["rate_norm"][0] < record["stages"][0]["rate_norm"][0]

@@ -54,7 +54,8 @@ def stages(args, data):
 
 
 def _listed(names, values):
-    return ", ".join(f"{n} {v:.3f}" for n, v in zip(names, values))
+    return ", ".join(f"{n} {'n/a' if v is None else f'{v:.3f}'}"
+                     for n, v in zip(names, values))
 
 
 def main(argv=None):

@@ -10,6 +10,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nengo_pc.arch import init_params, mlp, save_params
@@ -40,6 +41,15 @@ def test_fine_pairs_follow_rate_mode_and_coarse_pairs_do_not():
     assert result["synapse"] == "Lowpass(tau=0.002)"
     assert len(result["synaptic"]["cosine"]) == 4
     assert min(fine["cosine_to_synaptic"]) > 0.99
+
+
+def test_comparison_of_a_zero_update_is_undefined_not_nan():
+    from nengo_pc.pc.update_fidelity import _compare
+
+    result = _compare([np.ones(3), np.ones(2)], [np.zeros(3), 2 * np.ones(2)])
+    assert result["cosine"][0] is None and result["norm_ratio"][0] is None
+    assert result["cosine"][1] == pytest.approx(1.0)
+    assert result["norm_ratio"][1] == pytest.approx(0.5)
 
 
 def test_parameter_names():

@@ -58,14 +58,14 @@ def _update(arch, params, train, spiking, amplitude, *, n_samples, batch_size, s
 
 def _cosine(a, b):
     norm = np.linalg.norm(a) * np.linalg.norm(b)
-    return float(np.sum(a * b) / norm) if norm > 0 else float("nan")
+    return float(np.sum(a * b) / norm) if norm > 0 else None  # undefined: no update
 
 
 def _compare(update, reference):
     """Cosine and norm ratio, per parameter, of ``update`` to ``reference``."""
     return {"cosine": [_cosine(u, r) for u, r in zip(update, reference)],
             "norm_ratio": [float(np.linalg.norm(u) / np.linalg.norm(r))
-                           if np.linalg.norm(r) > 0 else float("nan")
+                           if np.linalg.norm(r) > 0 else None
                            for u, r in zip(update, reference)]}
 
 
@@ -103,6 +103,7 @@ def update_fidelity(arch, params, train, amplitudes, *, n_samples=200, batch_siz
         ``"amplitudes"``: one dict per amplitude with the spiking update's
         ``"cosine"`` and ``"norm_ratio"`` to the rate update, and its
         ``"cosine_to_synaptic"`` (to the synaptic rate update: the spikes' part).
+        A cosine or ratio with a zero update is None (JSON null), not NaN.
     """
     if not isinstance(params, Params):
         raise ValueError(f"params: expected a Params, got {type(params).__name__}")

@@ -864,6 +864,13 @@ def train_online(
                     log_progress(f"[{tag}] {s + m}/{len(images)} images")
             return outputs
 
+        def spiking_scores(n, predicted, input_rng, tag=None):
+            """Accuracy of the spiking network on the first n ``eval_split`` images,
+            and its agreement with the feedforward ``predicted`` labels."""
+            spiked = spiking_outputs(eval_split.images[:n], input_rng, tag).argmax(axis=1)
+            return (float(np.mean(spiked == eval_split.labels[:n])),
+                    float(np.mean(spiked == predicted[:n])))
+
         history = [] if resumed is None else resumed["history"]
         eval_seconds = [0.0]
         train_seconds = 0.0 if resumed is None else history[-1]["seconds"]
@@ -879,13 +886,9 @@ def train_online(
                 predicted = logits.argmax(axis=1)
                 entry["accuracy"] = float(np.mean(predicted == eval_split.labels))
                 if eval_spiking:
-                    n = min(eval_spiking, len(eval_split))
-                    spiked = spiking_outputs(
-                        eval_split.images[:n],
-                        np.random.default_rng([seed, 3, samples])).argmax(axis=1)
-                    entry["spiking_accuracy"] = float(
-                        np.mean(spiked == eval_split.labels[:n]))
-                    entry["spiking_agreement"] = float(np.mean(spiked == predicted[:n]))
+                    entry["spiking_accuracy"], entry["spiking_agreement"] = \
+                        spiking_scores(min(eval_spiking, len(eval_split)), predicted,
+                                       np.random.default_rng([seed, 3, samples]))
             history.append(entry)
             if checkpoint_path is not None:
                 # the float64 accumulators, not the float32 copy: a resumed run then
@@ -967,15 +970,13 @@ def train_online(
             t0 = time.perf_counter()
             n = min(final_eval_spiking, len(eval_split))
             samples = n_batches * batch_size
-            spiked = spiking_outputs(
-                eval_split.images[:n], np.random.default_rng([seed, 4, samples]),
-                tag="pc:online final spiking evaluation").argmax(axis=1)
-            predicted = forward(arch, current(), eval_split.images[:n]).argmax(axis=1)
-            final_spiking = {
-                "samples": samples, "n": n,
-                "accuracy": float(np.mean(spiked == eval_split.labels[:n])),
-                "agreement": float(np.mean(spiked == predicted)),
-                "seconds": time.perf_counter() - t0}
+            accuracy, agreement = spiking_scores(
+                n, forward(arch, current(), eval_split.images[:n]).argmax(axis=1),
+                np.random.default_rng([seed, 4, samples]),
+                tag="pc:online final spiking evaluation")
+            final_spiking = {"samples": samples, "n": n, "accuracy": accuracy,
+                             "agreement": agreement,
+                             "seconds": time.perf_counter() - t0}
             eval_seconds[0] += final_spiking["seconds"]
             if progress:
                 log_progress(f"[pc:online] the spiking network classifies "

@@ -92,6 +92,11 @@ def test_comparison_table_aggregates_seeds(tmp_path):
     online_line = next(line for line in result.stdout.splitlines()
                        if line.startswith("| spiking PC, online |"))
     assert "| 95.00 (n=1) | not run | 1.5 | 2000.0 |" in online_line
+    # once its spiking network has classified the test set, that is its score
+    online["metrics"]["final_spiking_accuracy"] = 0.94
+    write_json_atomic(tmp_path / "mnist" / "spiking_pc_online_seed0.json", online)
+    result = _run([ROOT / "analysis" / "comparison_table.py", tmp_path])
+    assert "| spiking PC, online | - | 94.00 (n=1) |" in result.stdout
 
     missing = _run([ROOT / "analysis" / "comparison_table.py", tmp_path / "nowhere"])
     assert missing.returncode == 2 and "results_dir" in missing.stderr

@@ -12,7 +12,9 @@ From records of ``benchmarks/spiking_pc_online.py`` (``--online``):
 
 * ``spiking_pc_online.png``: test accuracy against training images seen, one line
   per record (spiking and rate mode, reduced and full runs), with the spiking
-  network's own accuracy where it was measured and the 97% goal.
+  network's own accuracy where it was measured (crosses: on the evaluation images;
+  stars: on the full test set, also from ``--online-final`` records of checkpoint
+  copies) and the 97% goal.
 
 From a short simulation (``--params``; the reference simulator, one test image):
 
@@ -83,7 +85,58 @@ def accuracy_vs_time(record, out):
                                  f"{DISPLAY_NAMES[config.get('dataset', 'mnist')]} test set")
 
 
-def online_learning_curves(records, out, goal=0.97, ylim=(80, 100)):
+#: Settings that may differ between a run and a copy of its checkpoint evaluated by
+#: ``--final-eval-spiking`` at an earlier point (how long to train, what to evaluate).
+_EVALUATION_ONLY = ("n_samples", "epochs", "final_eval_spiking")
+
+
+def _run_identity(record):
+    """What makes two ``spiking_pc_online`` records points of one training run."""
+    config = dict(record["config"])
+    online = {k: v for k, v in config.pop("online").items() if k not in _EVALUATION_ONLY}
+    return repr(sorted(config.items())), repr(sorted(online.items()))
+
+
+def final_spiking_points(records, finals=()):
+    """The full-test-set evaluations of each run's spiking network.
+
+    Parameters
+    ----------
+    records : list of dict
+        ``spiking_pc_online`` records, one per learning curve.
+    finals : list of dict
+        Further records with a ``final_spiking`` evaluation (e.g. of checkpoint copies
+        taken part-way through a run); each is attached to the curve of the run it
+        belongs to (same settings but for how long it trained).
+
+    Returns
+    -------
+    list of list of (int, float, int)
+        Per curve: (samples seen, accuracy, test images) of each evaluation, in order.
+
+    Raises
+    ------
+    ValueError
+        If one of ``finals`` has no final evaluation or belongs to none of the runs.
+    """
+    identities = [_run_identity(r) for r in records]
+    points = [[] for _ in records]
+    for k, record in enumerate(records):
+        if record.get("final_spiking"):
+            points[k].append(record["final_spiking"])
+    for record in finals:
+        if not record.get("final_spiking"):
+            raise ValueError("finals: a record has no final_spiking evaluation (run "
+                             "with --final-eval-spiking)")
+        if _run_identity(record) not in identities:
+            raise ValueError(
+                f"finals: the evaluation at {record['final_spiking']['samples']} samples "
+                "belongs to none of the plotted runs (settings differ)")
+        points[identities.index(_run_identity(record))].append(record["final_spiking"])
+    return [sorted({(f["samples"], f["accuracy"], f["n"]) for f in run}) for run in points]
+
+
+def online_learning_curves(records, out, goal=0.97, ylim=(80, 100), finals=()):
     """Test accuracy against training images seen, from ``spiking_pc_online`` records.
 
     Parameters
@@ -96,8 +149,12 @@ def online_learning_curves(records, out, goal=0.97, ylim=(80, 100)):
         Drawn as a reference line.
     ylim : (float, float)
         Range of the accuracy axis (%).
+    finals : list of dict
+        Further records whose full-test-set spiking evaluations join their run's
+        curve (see `final_spiking_points`).
     """
     fig, ax = plt.subplots(figsize=(6, 4))
+    final_points = final_spiking_points([r for _, r in records], finals)
     for k, (label, record) in enumerate(records):
         history = [h for h in record["history"] if "accuracy" in h]
         online = record["config"]["online"]
@@ -113,7 +170,13 @@ def online_learning_curves(records, out, goal=0.97, ylim=(80, 100)):
                    if h.get("spiking_accuracy") is not None]
         if spiking:
             ax.plot(*zip(*[(n, 100 * a) for n, a in spiking]), f"C{k}x", ms=5,
-                    label=f"{label}: the spiking network's own output")
+                    label=f"{label}: the network's own output, first "
+                    f"{online['eval_spiking']} test images")
+        if final_points[k]:
+            samples, accuracy, n_test = zip(*final_points[k])
+            ax.plot(samples, [100 * a for a in accuracy], f"C{k}*", ms=11, mec="k",
+                    mew=0.6, label=f"{label}: the spiking network on "
+                    f"{'/'.join(str(n) for n in sorted(set(n_test)))} test images")
     return _finish_accuracy_axes(fig, ax, out, goal, "training images seen", ylim,
                                  "Online local learning of the PC network in NengoDL")
 
@@ -212,6 +275,10 @@ def main(argv=None):
     parser.add_argument("--online", nargs="*", default=[],
                         help="records of benchmarks/spiking_pc_online.py to plot as "
                              "learning curves")
+    parser.add_argument("--online-final", nargs="*", default=[],
+                        help="records of --final-eval-spiking runs on copies of an "
+                             "--online run's checkpoint: their full-test-set points "
+                             "join its curve")
     parser.add_argument("--online-name", default="spiking_pc_online",
                         help="file name (without .png) of the learning-curve figure")
     parser.add_argument("--online-ylim", nargs=2, type=float, default=[80.0, 100.0],
@@ -233,8 +300,14 @@ def main(argv=None):
         # bench_spiking_pc_online_reduced.json -> "reduced"; the full run -> "full"
         runs = [(Path(path).stem.replace("bench_spiking_pc_online", "").strip("_")
                  or "full", read_record(path)) for path in args.online]
-        print(online_learning_curves(runs, out / f"{args.online_name}.png",
-                                     ylim=(low, high)))
+        finals = [read_record(path) for path in args.online_final]
+        try:
+            print(online_learning_curves(runs, out / f"{args.online_name}.png",
+                                         ylim=(low, high), finals=finals))
+        except ValueError as error:
+            parser.error(str(error).replace("finals:", "--online-final:", 1))
+    elif args.online_final:
+        parser.error("--online-final: needs the --online records it belongs to")
     if Path(args.params).is_file():
         print(spike_raster(args.params, out / "spiking_pc_raster.png", args.image,
                            data_dir=args.data_dir))

@@ -262,7 +262,9 @@ def test_benchmark_record_resumes_and_plots(tmp_path, real_data, capsys):
     assert record["metrics"]["samples"] == 400
     assert "final_spiking" not in record
     # resumed at its end with a final evaluation: no more training, the same history
-    (final,) = bench.main(["--n-samples", "400", "--final-eval-spiking", "60", *common])
+    final_out = tmp_path / "final.json"
+    (final,) = bench.main(["--n-samples", "400", "--final-eval-spiking", "60",
+                           "--out", str(final_out), *common])
     assert final["history"] == record["history"]
     assert final["final_spiking"]["samples"] == 400 and final["final_spiking"]["n"] == 60
     assert final["metrics"]["final_spiking_accuracy"] == final["final_spiking"]["accuracy"]
@@ -285,6 +287,13 @@ def test_benchmark_record_resumes_and_plots(tmp_path, real_data, capsys):
     result = subprocess.run([*figure, "--online-ylim", "90", "10"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and "--online-ylim: need 0 <= LOW < HIGH" in result.stderr
+    # a final evaluation joins the curve of its run; a record without one is refused
+    result = subprocess.run([*figure, "--online-final", str(final_out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    result = subprocess.run([*figure, "--online-final", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "--online-final: a record has no" in result.stderr
 
     # the rule alone, without the network
     vectorised = ["--vectorised", "--hidden", "32", "--batch-size", "20",
@@ -326,3 +335,33 @@ def test_learning_schedule_steps_and_evaluation_points():
                                 first=5)
     assert [k for k in range(5, 10) if resumed.evaluate_after(k)] == due[1:]
     assert resumed.step(7, 0.002) == pytest.approx(0.001)  # no decay
+
+
+def test_final_spiking_points_join_the_run_they_belong_to():
+    """Full-test-set evaluations of checkpoint copies are attached to their own run's
+    curve, matched by settings, never to a run with other settings."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "analysis" / "spiking_pc_figures.py"
+    spec = importlib.util.spec_from_file_location("spiking_pc_figures", path)
+    figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(figures)
+
+    def record(amplitude, n_samples, final=None):
+        online = {"amplitude": amplitude, "n_samples": n_samples, "spiking": True,
+                  "final_eval_spiking": 100 if final else 0}
+        r = {"config": {"dataset": "mnist", "n_test": 100, "online": online},
+             "history": []}
+        if final:
+            r["final_spiking"] = {"samples": n_samples, "accuracy": final, "n": 100}
+        return r
+
+    runs = [record(2e-4, 300, final=0.91), record(5e-5, 600)]
+    copies = [record(5e-5, 400, final=0.93), record(5e-5, 200, final=0.92)]
+    assert figures.final_spiking_points(runs, copies) == [
+        [(300, 0.91, 100)], [(200, 0.92, 100), (400, 0.93, 100)]]
+    with pytest.raises(ValueError, match="belongs to none of the plotted runs"):
+        figures.final_spiking_points(runs, [record(1e-5, 400, final=0.9)])
+    with pytest.raises(ValueError, match="no final_spiking"):
+        figures.final_spiking_points(runs, [record(5e-5, 400)])

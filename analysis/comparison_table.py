@@ -5,9 +5,9 @@ Reads the run records under a results directory -- ``benchmarks/compare_rules.py
 ``benchmarks/spiking_pc.py`` and ``benchmarks/spiking_pc_online.py`` records saved
 there as ``<dataset>/<name>_seed<k>.json`` -- and writes one row per method with: test
 accuracy (of spiking runs, the spiking network's own, where the record has it over the
-full test set) as mean +- standard deviation over the seeds found (and how many), epochs, seconds per epoch, the final per-layer
-cosine of the method's update with the backprop gradient (minimum over layers, mean
-over seeds), synaptic operations per inference for spiking runs, and which of the six
+full test set) as mean +- standard deviation over the seeds found (and how many),
+epochs, seconds per epoch, the final per-layer cosine of the method's update with the
+backprop gradient (minimum over layers, mean over seeds), synaptic operations per inference for spiking runs, and which of the six
 problems backprop has with biology each method addresses, with one line of
 justification. Never trains; methods without records are listed as "not run".
 

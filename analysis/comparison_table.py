@@ -9,7 +9,8 @@ full test set) as mean +- standard deviation over the seeds found (and how many)
 epochs, seconds per epoch, the final per-layer cosine of the method's update with the
 backprop gradient (minimum over layers, mean over seeds), synaptic operations per
 inference for spiking runs, and which of the six problems backprop has with biology
-each method addresses, with one line of justification. Never trains; methods without records are listed as "not run".
+each method addresses, with one line of justification. Never trains; methods without
+records are listed as "not run".
 
 Writes Markdown (``--markdown``) and CSV (``--csv``) and prints the Markdown.
 

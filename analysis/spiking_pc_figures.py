@@ -94,7 +94,7 @@ def _run_identity(record):
     """What makes two ``spiking_pc_online`` records points of one training run."""
     config = dict(record["config"])
     online = {k: v for k, v in config.pop("online").items() if k not in _EVALUATION_ONLY}
-    return repr(sorted(config.items())), repr(sorted(online.items()))
+    return config, online
 
 
 def final_spiking_points(records, finals=()):

@@ -60,8 +60,9 @@ the whole image, |x|^2 ~ 100).
    5e-5, where the 2 ms synapse alone gives 0.978. A six-epoch run at 2e-4 fell 0.3-1.7
    points behind the rule; at 5e-5 it kept level with it, passed 97% after 200,000
    images and ended at 97.02% after six epochs, its spiking network classifying 96.91%
-   of the test set (``results/bench_spiking_pc_online_long*.json``). The default stays 2e-4, at
-   which the short runs and the tests were measured; long runs want 5e-5.
+   of the test set (``results/bench_spiking_pc_online_long*.json``). The default
+   stays 2e-4, at which the short runs and the tests were measured; long runs want
+   5e-5.
 
 **Why the rule is not `nengo.PES` inside NengoDL.** NengoDL 3.6 runs PES with
 ``minibatch_size > 1``, but it gives every minibatch item its *own copy* of the

@@ -256,17 +256,19 @@ def _drive(script, selenium_python, screenshot_dir, work_dir):
 
 
 @pytest.fixture(scope="module")
-def sessions(selenium_python, screenshot_dir, tmp_path_factory):
-    """``({script: result of _drive}, files of networks/ that changed)``: every
-    script driven, PARALLEL at a time (the time is mostly spent waiting on pages,
-    not computing), with the checkout put back as it was."""
+def sessions(request, selenium_python, screenshot_dir, tmp_path_factory):
+    """``({script: result of _drive}, files of networks/ that changed)``: the
+    scripts of the selected tests driven, PARALLEL at a time (the time is mostly
+    spent waiting on pages, not computing), with the checkout put back as it was."""
+    selected = [item.callspec.params["script"] for item in request.session.items
+                if getattr(item, "originalname", None) == "test_network_runs_in_browser"]
     networks = loader.REPO / "networks"
     before = _snapshot(networks)
     work_dir = tmp_path_factory.mktemp("gui-e2e")
     with ThreadPoolExecutor(PARALLEL) as pool:
-        results = dict(zip(SCRIPTS, pool.map(
+        results = dict(zip(selected, pool.map(
             lambda script: _drive(script, selenium_python, screenshot_dir, work_dir),
-            SCRIPTS)))
+            selected)))
     after = _snapshot(networks)
     changed = sorted(name for name in set(before) | set(after)
                      if before.get(name) != after.get(name))

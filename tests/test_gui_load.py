@@ -7,6 +7,8 @@ is what expanding a network in the browser does. ``tests/test_gui_e2e.py`` opens
 same pages in Chromium. Skipped when nengo-gui (the ``gui`` extra) is not installed.
 """
 
+from pathlib import Path
+
 import pytest
 
 from gui import loader
@@ -117,3 +119,24 @@ def test_connection_kind_for_every_connection(model):
         f"NetGraph.connection_kind fails for {len(errors)} of {len(connections)} "
         f"connections (nengo-gui then draws none of an expanded network's "
         f"connections):\n" + "\n".join(f"{c}: {e}" for c, e in errors[:5]))
+
+
+def test_layout_saves_leave_the_tracked_cfg_alone(page):
+    """nengo-gui saves every layout change (and expanding a network) to
+    ``page.filename_cfg``; the first line of each preset ``.cfg`` points it out of
+    the repository (docs/gui.md)."""
+    tracked = loader.REPO / f"{page.filename}.cfg"
+    saved = Path(page.filename_cfg)
+    assert saved.resolve() != tracked.resolve()
+    assert loader.REPO not in saved.resolve().parents, saved
+    before = tracked.read_bytes()
+    existed = saved.exists()
+    try:
+        page.save_config(force=True)
+        assert saved.exists()
+        # what nengo-gui saved is a layout it can load again
+        assert "_viz_config[model]" in saved.read_text()
+    finally:
+        if not existed:
+            saved.unlink(missing_ok=True)
+    assert tracked.read_bytes() == before

@@ -53,7 +53,10 @@ CHROMIUM_FLAGS = (
 # generated script creates: ``sim``, ``Nengo.netgraph``, ``Nengo.Component.components``).
 JS_STATE = """
 const state = {time: null, paused: null, graph_items: 0, graph_conns: 0,
-               plots: [], console_error: '', console_stdout: '', networks: []};
+               plots: [], console_error: '', console_stdout: '', networks: [],
+               ready: document.readyState === 'complete',
+               is_gui: typeof Nengo !== 'undefined',
+               text: document.body ? document.body.innerText.slice(0, 2000) : ''};
 if (typeof sim !== 'undefined' && sim) {
     state.time = sim.time;
     state.paused = sim.paused;
@@ -132,12 +135,16 @@ class Session:
 
     def wait_for(self, condition, timeout, what):
         """Wait until ``condition(state)`` holds; return the state, or raise naming
-        ``what`` with the last state seen."""
+        ``what`` with the last state seen (at once if the page is not nengo-gui's,
+        e.g. the server's error page)."""
         last = {}
 
         def check(_):
             nonlocal last
             last = self.state()
+            if last["ready"] and not last["is_gui"]:
+                raise RuntimeError(f"waiting for {what}, the page is not nengo-gui's: "
+                                   f"{last['text']!r}")
             return condition(last)
 
         try:

@@ -194,6 +194,10 @@ def _report_problems(report, server_stderr, expected_plots):
     before, after = report.get("time_before"), report.get("time_after")
     if before is None or after is None or after - before < MIN_SIM_ADVANCE:
         problems.append(f"the simulation time did not advance: {before} -> {after}")
+    expanded = report.get("expanded_state")
+    if (report.get("expanded") and expanded
+            and expanded["graph_conns"] <= report.get("graph_conns", 0)):
+        problems.append(f"expanding {report['expanded']} drew no connections")
     if "Traceback" in server_stderr:
         problems.append(f"the server printed a traceback:\n{server_stderr[-4000:]}")
     if report.get("console_error", "").strip():
@@ -299,5 +303,6 @@ def test_network_runs_in_browser(script, sessions, screenshot_dir):
                  or not any(name.startswith(s.name) for s in SCRIPTS)]
     if rewritten:
         problems.append(f"nengo-gui rewrote or created files in networks/: {rewritten}")
-    assert not problems, f"{script} in nengo-gui (screenshot {screenshot}):\n" + \
+    shown = report.get("failure_screenshot", screenshot)
+    assert not problems, f"{script} in nengo-gui (screenshot {shown}):\n" + \
         "\n".join(f"- {p}" for p in problems)

@@ -16,7 +16,8 @@ second screenshot. The JSON report holds the simulation
 times seen before and after running, the plots on the page, the network-graph items
 and connections, the text of nengo-gui's error console, alerts, and the browser's
 console messages; the test decides what is an error. The exit code is 0 when the
-report was written, whatever it says.
+report was written, whatever it says; when a step fails, the page as it was is saved
+beside the report (``<report>-failed.png``).
 """
 
 import argparse
@@ -156,10 +157,11 @@ class Session:
 
 
 def drive(url, screenshot, run_seconds, load_timeout, min_sim_time=0.05,
-          expanded_screenshot=None):
+          expanded_screenshot=None, failure_screenshot=None):
     """Open, play, run for ``run_seconds`` of wall time and at least ``min_sim_time``
     simulated seconds, screenshot, expand (if ``expanded_screenshot``, saved after);
-    return the report dictionary."""
+    return the report dictionary. If something fails, the page as it was then goes
+    to ``failure_screenshot``."""
     report = {"url": url, "steps": []}
     with tempfile.TemporaryDirectory(prefix="nengo-pc-chromium-") as profile:
         driver = make_driver(profile)
@@ -217,8 +219,9 @@ def drive(url, screenshot, run_seconds, load_timeout, min_sim_time=0.05,
             try:
                 report["last_state"] = session.state()
                 report["console_error"] = report["last_state"]["console_error"]
-                driver.save_screenshot(screenshot)
-                report["screenshot"] = screenshot
+                if failure_screenshot:
+                    driver.save_screenshot(failure_screenshot)
+                    report["failure_screenshot"] = failure_screenshot
             except Exception:
                 report["last_state_error"] = traceback.format_exc()
         finally:
@@ -268,7 +271,8 @@ def main(argv=None):
                         help="expand every network, then save a screenshot here")
     args = parser.parse_args(argv)
     report = drive(args.url, args.screenshot, args.run_seconds, args.load_timeout,
-                   args.min_sim_time, args.expanded_screenshot)
+                   args.min_sim_time, args.expanded_screenshot,
+                   failure_screenshot=os.path.splitext(args.report)[0] + "-failed.png")
     with open(args.report, "w", encoding="utf-8") as f:
         json.dump(report, f, indent=1)
     return 0

@@ -51,7 +51,7 @@ RUN_SECONDS = float(os.environ.get("NENGO_PC_GUI_RUN_SECONDS", "3"))
 #: percent of real time on two busy cores, the soft-LIF ones near real time.
 MIN_SIM_ADVANCE = 0.05
 SERVER_START_TIMEOUT = 90
-DRIVER_TIMEOUT = 180
+DRIVER_TIMEOUT = 300
 #: Scripts driven at once.
 PARALLEL = 2
 #: Browser console errors that nengo-gui 0.6 itself logs on every page with a raster:

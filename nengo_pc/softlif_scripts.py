@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nengo
 
-from nengo_pc.nengo_net import demo_network
+from nengo_pc.networks.presentation import demo_network
 from nengo_pc.script_inputs import mnist_test_images, trained_params
 
 #: Test images a GUI model cycles through, and how long each is shown.
@@ -44,7 +44,7 @@ def softlif_main(argv, *, name, description, preset, run_dir, default_hidden,
     from nengo_pc.arch import save_params
     from nengo_pc.convert import fold_input_gain
     from nengo_pc.data import Split, load_dataset
-    from nengo_pc.nengo_net import Presentation
+    from nengo_pc.networks.presentation import Presentation
     from nengo_pc.results import make_record, write_json_atomic
     from nengo_pc.train import TrainConfig, evaluate, train_backprop
 

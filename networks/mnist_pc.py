@@ -35,7 +35,7 @@ import nengo
 import numpy as np
 
 from nengo_pc.arch import load_params, mlp
-from nengo_pc.pc.network import PredictiveCodingNetwork
+from nengo_pc.networks.pc import PredictiveCodingNetwork
 from nengo_pc.script_inputs import mnist_test_images, trained_params
 
 NAME = "mnist-pc"
@@ -117,8 +117,10 @@ def build_model(arch=None, params=None, images=None, labels=None):
     with model:
         model.pc = PredictiveCodingNetwork(arch, params, label="predictive coding",
                                            seed=0)
-        model.pc.input.output = nengo.processes.PresentInput(images, PRESENTATION_TIME)
-        model.pc.target.output = nengo.processes.PresentInput(one_hot, PRESENTATION_TIME)
+        model.images = nengo.Node(nengo.processes.PresentInput(images, PRESENTATION_TIME))
+        model.labels = nengo.Node(nengo.processes.PresentInput(one_hot, PRESENTATION_TIME))
+        nengo.Connection(model.images, model.pc.input, synapse=None)
+        nengo.Connection(model.labels, model.pc.target, synapse=None)
         model.pc.mode = PresentationSchedule(PRESENTATION_TIME, SWEEP_TIME)
         model.p_output = model.pc.output_probe
         model.p_label = nengo.Probe(model.pc.target, synapse=None, label="label")
@@ -130,7 +132,7 @@ def main(argv=None):
     from nengo_pc import cli
     from nengo_pc.arch import save_params
     from nengo_pc.data import load_dataset
-    from nengo_pc.pc.network import settled_outputs
+    from nengo_pc.networks.inference import settled_outputs
     from nengo_pc.rates import forward
     from nengo_pc.results import make_record, write_json_atomic
     from nengo_pc.train import classification_metrics

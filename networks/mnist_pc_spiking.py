@@ -38,7 +38,7 @@ import nengo
 import numpy as np
 
 from nengo_pc.arch import load_params, mlp
-from nengo_pc.pc.network import PredictiveCodingNetwork
+from nengo_pc.networks.pc import PredictiveCodingNetwork
 from nengo_pc.script_inputs import mnist_test_images, trained_params
 
 NAME = "mnist-pc-spiking"
@@ -124,8 +124,10 @@ def build_model(arch=None, params=None, images=None, labels=None):
         model.pc = PredictiveCodingNetwork(arch, params, spiking=True,
                                            label="spiking predictive coding", seed=0)
         model.pc.mode = "sweep"
-        model.pc.input.output = nengo.processes.PresentInput(images, PRESENTATION_TIME)
-        model.pc.target.output = nengo.processes.PresentInput(one_hot, PRESENTATION_TIME)
+        model.images = nengo.Node(nengo.processes.PresentInput(images, PRESENTATION_TIME))
+        model.labels = nengo.Node(nengo.processes.PresentInput(one_hot, PRESENTATION_TIME))
+        nengo.Connection(model.images, model.pc.input, synapse=None)
+        nengo.Connection(model.labels, model.pc.target, synapse=None)
         for l, ens in enumerate(model.pc.values):
             setattr(model, f"value_{l}", ens)
         for l in range(1, arch.n_layers + 1):
@@ -152,7 +154,7 @@ def main(argv=None):
     from nengo_pc import cli
     from nengo_pc.arch import save_params
     from nengo_pc.data import load_dataset
-    from nengo_pc.pc.spiking import accuracy_over_time, spiking_inference
+    from nengo_pc.networks.spiking import accuracy_over_time, spiking_inference
     from nengo_pc.rates import forward
     from nengo_pc.results import make_record, write_json_atomic
 

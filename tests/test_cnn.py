@@ -17,7 +17,8 @@ from nengo_pc.arch import (
 from nengo_pc.convert import build_keras, fold_input_gain
 from nengo_pc.rates import forward
 from nengo_pc.data import Split
-from nengo_pc.nengo_net import FeedforwardNetwork, Presentation, configure_nengo_dl
+from nengo_pc.networks.feedforward import FeedforwardNetwork, configure_nengo_dl
+from nengo_pc.networks.presentation import Presentation
 from nengo_pc.train import TrainConfig, evaluate, predict_logits, train_backprop
 
 NETWORKS = Path(__file__).resolve().parents[1] / "networks"

@@ -270,6 +270,4 @@ def test_gui_script_and_layout(tmp_path, capsys, monkeypatch):
     assert {"model.value_1", "model.error_1", "model.image", "model.output_values"} <= names
     for name in names:
         assert eval(name, {"model": model}) is not None  # noqa: S307 -- our own file
-    with pytest.raises(SystemExit) as info:
-        module["main"](["--help"])
-    assert info.value.code == 0
+    assert "main" not in module  # training is the nengo-pc command's

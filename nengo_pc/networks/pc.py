@@ -483,29 +483,37 @@ class PredictiveCodingNetwork(nengo.Network):
             coder = PoissonRateCode(size=sizes[0])
             self.spike_input = nengo.Node(coder, label="poisson input")
             nengo.Connection(self.input, self.spike_input, synapse=None)
-            encode(self.spike_input, self.values[0], sizes[0], 1.0 / coder.max_rate)
+            nengo.Connection(self.spike_input, self.values[0].neurons,
+                             transform=encode(sizes[0], 1.0 / coder.max_rate), synapse=None)
         else:
-            encode(self.input, self.values[0], sizes[0], synapse=synapse)
+            nengo.Connection(self.input, self.values[0].neurons, transform=encode(sizes[0]),
+                             synapse=synapse)
 
         for l in range(1, n_layers + 1):
             n, value = sizes[l], self.values[l]
             error = self.errors[l] = self._pairs(n, f"error {l}")
             # integrator: x keeps itself through the recurrent synapse, every drive
             # enters through the same synapse
-            relay(value, value, n, synapse=integrator)
-            relay(value, error, n, synapse=synapse)
+            nengo.Connection(value.neurons, value.neurons, transform=relay(n),
+                             synapse=integrator)
+            nengo.Connection(value.neurons, error.neurons, transform=relay(n),
+                             synapse=synapse)
             if l == n_layers:
                 continue
-            relay(error, value, n, -1.0, synapse=integrator)
+            nengo.Connection(error.neurons, value.neurons, transform=relay(n, -1.0),
+                             synapse=integrator)
             if self.arch.activation == "linear":
                 continue
             self.activities[l] = self._activity(n, l)
-            decode(value, self.activities[l].neurons, n, synapse=synapse)
+            nengo.Connection(value.neurons, self.activities[l].neurons,
+                             transform=decode(n), synapse=synapse)
             gate = self.slope_gates[l] = nengo.Node(
                 SlopeGate(self.arch.activation, n), size_in=2 * n, size_out=n,
                 label=f"slope gate {l}")
-            decode(value, gate[:n], n, synapse=synapse)
-            encode(gate, value, n, synapse=integrator)
+            nengo.Connection(value.neurons, gate[:n], transform=decode(n),
+                             synapse=synapse)
+            nengo.Connection(gate, value.neurons, transform=encode(n),
+                             synapse=integrator)
 
     def _activity(self, n, l):
         activation = self.arch.activation
@@ -560,24 +568,31 @@ class PredictiveCodingNetwork(nengo.Network):
                 synapse=synapse)
             self._inhibit(top_down, self.sweep)
             if self.slope_gates[l - 1] is not None:
-                decode(top_down, self.slope_gates[l - 1][n_pre:], n_pre, synapse=synapse)
+                nengo.Connection(top_down.neurons, self.slope_gates[l - 1][n_pre:],
+                                 transform=decode(n_pre), synapse=synapse)
             else:  # linear: f' = 1, straight into the integrator
-                relay(top_down, self.values[l - 1], n_pre, synapse=nengo.Lowpass(self.tau))
+                nengo.Connection(top_down.neurons, self.values[l - 1].neurons,
+                                 transform=relay(n_pre), synapse=nengo.Lowpass(self.tau))
 
     def _build_output(self):
         n_out, out, synapse = self.arch.sizes[-1], self.values[-1], self.synapse
         integrator = nengo.Lowpass(self.tau)
         # free: the output follows its prediction; clamped: it follows the target
         self.output_drive = self._pairs(n_out, "output drive")
-        relay(self.errors[-1], self.output_drive, n_out, -1.0, synapse=synapse)
+        nengo.Connection(self.errors[-1].neurons, self.output_drive.neurons,
+                         transform=relay(n_out, -1.0), synapse=synapse)
         self._inhibit(self.output_drive, self.clamp)
-        relay(self.output_drive, out, n_out, synapse=integrator)
+        nengo.Connection(self.output_drive.neurons, out.neurons, transform=relay(n_out),
+                         synapse=integrator)
         self.teacher = self._pairs(n_out, "teacher")
-        encode(self.target, self.teacher, n_out, synapse=synapse)
-        relay(out, self.teacher, n_out, -1.0, synapse=synapse)
+        nengo.Connection(self.target, self.teacher.neurons, transform=encode(n_out),
+                         synapse=synapse)
+        nengo.Connection(out.neurons, self.teacher.neurons, transform=relay(n_out, -1.0),
+                         synapse=synapse)
         self._inhibit(self.teacher, self.clamp, inverted=True)
-        relay(self.teacher, out, n_out, synapse=integrator)
-        decode(out, self.output, n_out)
+        nengo.Connection(self.teacher.neurons, out.neurons, transform=relay(n_out),
+                         synapse=integrator)
+        nengo.Connection(out.neurons, self.output, transform=decode(n_out), synapse=None)
 
     def _build_learning(self):
         sizes = self.arch.sizes
@@ -585,7 +600,8 @@ class PredictiveCodingNetwork(nengo.Network):
         for l in range(1, self.arch.n_layers + 1):
             n = sizes[l]
             gate = self.learning_gates[l] = self._pairs(n, f"learning gate {l}")
-            relay(self.errors[l], gate, n, synapse=self.synapse)
+            nengo.Connection(self.errors[l].neurons, gate.neurons, transform=relay(n),
+                             synapse=self.synapse)
             self._inhibit(gate, self.learn, inverted=True)
             for conn in (self.prediction_connections[l], self.bias_connections[l]):
                 nengo.Connection(gate.neurons, conn.learning_rule,

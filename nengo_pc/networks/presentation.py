@@ -96,7 +96,8 @@ def demo_network(arch, params=None, images=None, labels=None, presentation_time=
         Flattened images ``(n, sizes[0])`` shown for ``presentation_time`` each, in a
         loop (`nengo.processes.PresentInput`); default one blank image.
     labels : ndarray, optional
-        Their integer labels, shown as a one-hot node ``target``.
+        Their integer labels ``(n,)`` or one-hot labels ``(n, sizes[-1])``, shown as
+        a one-hot node ``target``.
     presentation_time : float
         Seconds per image.
     synapse : nengo.synapses.Synapse
@@ -130,7 +131,8 @@ def demo_network(arch, params=None, images=None, labels=None, presentation_time=
         model.images = model.net.input
         model.images.output = nengo.processes.PresentInput(images, presentation_time)
         if labels is not None:
-            one_hot = np.eye(arch.sizes[-1])[np.asarray(labels)]
+            labels = np.asarray(labels)
+            one_hot = labels if labels.ndim == 2 else np.eye(arch.sizes[-1])[labels]
             model.target = nengo.Node(nengo.processes.PresentInput(one_hot,
                                                                   presentation_time),
                                       label="label")

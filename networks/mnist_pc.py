@@ -18,7 +18,8 @@ note). Images come from ``$NENGO_PC_DATA`` (blank images, with a note, without i
 import nengo
 
 from nengo_pc.arch import mlp
-from nengo_pc.networks.pc import ModeSchedule, PredictiveCodingNetwork
+from nengo_pc.networks.modes import ModeSchedule
+from nengo_pc.networks.pc import PredictiveCodingNetwork
 from nengo_pc.script_inputs import ImageDisplay, presented_images, run_dir, trained_params
 
 NAME = "mnist-pc"

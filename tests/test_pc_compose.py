@@ -13,7 +13,7 @@ from nengo.exceptions import ValidationError
 import nengo_pc.arch as A
 import nengo_pc.rates as R
 from nengo_pc.networks import PredictiveCodingNetwork
-from nengo_pc.networks.pc import MODES, ModeSchedule
+from nengo_pc.networks.modes import MODES, ModeSchedule
 
 
 @pytest.mark.parametrize("spiking", [False, True])
@@ -127,3 +127,16 @@ def test_feedback_matrix():
     for layer in (1, 4, "2"):
         with pytest.raises(ValueError, match="^layer:"):
             pc.feedback_matrix(layer)
+
+
+def test_importing_the_networks_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys, nengo_pc.networks, nengo_pc.networks.pc, "
+            "nengo_pc.networks.pairs, nengo_pc.networks.presentation, "
+            "nengo_pc.networks.inference, nengo_pc.networks.spiking; "
+            "assert 'tensorflow' not in sys.modules and 'nengo_dl' not in sys.modules")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr

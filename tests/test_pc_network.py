@@ -18,7 +18,8 @@ import pytest
 from nengo_pc.arch import LIFParams, Params, init_params, mlp
 from nengo_pc.networks.inference import classify, settled_outputs
 from nengo_pc.networks.pairs import SlopeGate
-from nengo_pc.networks.pc import MODES, PredictiveCodingNetwork
+from nengo_pc.networks.modes import MODES
+from nengo_pc.networks.pc import PredictiveCodingNetwork
 from nengo_pc.rates import forward
 
 REPO = Path(__file__).resolve().parents[1]

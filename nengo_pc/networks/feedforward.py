@@ -21,10 +21,11 @@ import math
 import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
-from nengo.params import BoolParam, EnumParam
+from nengo.params import EnumParam
 from nengo.synapses import SynapseParam
 
 from nengo_pc.arch import INPUT_CODINGS, SYNAPSES, Architecture, LIFParams, Params, init_params
+from nengo_pc.networks.params import FlagParam
 
 
 def neuron_type(activation, lif=LIFParams(), spiking=True):
@@ -110,7 +111,7 @@ class FeedforwardNetwork(nengo.Network):
 
     synapse = SynapseParam("synapse", optional=True)
     input_coding = EnumParam("input_coding", values=INPUT_CODINGS)
-    spiking = BoolParam("spiking")
+    spiking = FlagParam("spiking")
 
     def __init__(
         self,
@@ -127,7 +128,7 @@ class FeedforwardNetwork(nengo.Network):
             raise ValidationError(f"expected an Architecture, got {type(arch).__name__}",
                                   attr="arch", obj=self)
         self.synapse, self.input_coding = synapse, input_coding
-        self.spiking = bool(spiking) if isinstance(spiking, np.bool_) else spiking
+        self.spiking = spiking
         super().__init__(label=label, seed=seed, add_to_container=add_to_container)
         self.arch = arch
         params = init_params(arch, seed=0 if seed is None else seed) if params is None else params

@@ -18,7 +18,8 @@ import nengo
 import numpy as np
 
 from nengo_pc.arch import VALUE_TAU
-from nengo_pc.networks.pc import ModeSchedule, PredictiveCodingNetwork
+from nengo_pc.networks.modes import ModeSchedule
+from nengo_pc.networks.pc import PredictiveCodingNetwork
 from nengo_pc.rates import activation_function
 
 

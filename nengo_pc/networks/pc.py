@@ -15,7 +15,9 @@ nengo-gui all run it.
 
 Running it on data sets (classification, spiking inference) is in
 `nengo_pc.networks.inference` and `nengo_pc.networks.spiking`; the pair coding and
-the slope gates it is built from are in `nengo_pc.networks.pairs`.
+the slope gates it is built from are in `nengo_pc.networks.pairs`, its run modes in
+`nengo_pc.networks.modes`. (This module is long because the class docstring lists
+what is neural in the network and what is not; the code is the wiring.)
 
 Notation follows `nengo_pc.pc.core`: layers l = 0..L, x_0 the clamped input,
 mu_l = f(x_{l-1}) W_l + b_l (mu_1 = x_0 W_1 + b_1), e_l = x_l - mu_l and, for hidden
@@ -23,13 +25,12 @@ layers, tau dx_l/dt = -e_l + f'(x_l) * (gamma_{l+1} e_{l+1} W_{l+1}^T), weights 
 Keras layout ``(n_{l-1}, n_l)``.
 """
 
-import math
 import warnings
 
 import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
-from nengo.params import BoolParam, EnumParam, NumberParam
+from nengo.params import EnumParam
 
 from nengo_pc.arch import (
     ACTIVATIONS,
@@ -43,6 +44,7 @@ from nengo_pc.arch import (
     init_params,
 )
 from nengo_pc.networks.feedforward import make_synapse, neuron_type
+from nengo_pc.networks.modes import MODES, ModeDriver, check_mode
 from nengo_pc.networks.pairs import (
     SlopeGate,
     decode,
@@ -51,118 +53,12 @@ from nengo_pc.networks.pairs import (
     pair_encoders,
     relay,
 )
+from nengo_pc.networks.params import FlagParam, PositiveParam
 from nengo_pc.pc.options import check_lif_params
-
-#: Run modes of the network and the values of its `clamp`, `learn` and `sweep`
-#: inputs that make them (see `PredictiveCodingNetwork`).
-MODES = {
-    "free": (0.0, 0.0, 0.0),
-    "sweep": (0.0, 0.0, 1.0),
-    "clamped": (1.0, 0.0, 0.0),
-    "learning": (1.0, 1.0, 0.0),
-}
 
 #: Synapse of a spiking network when ``synapse="auto"``: (kind, tau in seconds) for
 #: `nengo_pc.networks.make_synapse`.
 SPIKING_SYNAPSE = ("lowpass", 0.005)
-
-
-class PositiveParam(NumberParam):
-    """A finite number > 0 (not a bool)."""
-
-    def __init__(self, name, optional=False):
-        super().__init__(name, low=0, low_open=True, optional=optional)
-
-    def coerce(self, instance, num):  # pylint: disable=arguments-renamed
-        if num is not None and (isinstance(num, (bool, np.bool_)) or (
-                isinstance(num, (int, float, np.number)) and not math.isfinite(num))):
-            raise ValidationError(f"must be a finite number > 0, got {num!r}",
-                                  attr=self.name, obj=instance)
-        return float(super().coerce(instance, num)) if num is not None else None
-
-
-class FlagParam(BoolParam):
-    """True or False (numpy bools accepted)."""
-
-    def coerce(self, instance, value):
-        if isinstance(value, np.bool_):
-            value = bool(value)
-        return super().coerce(instance, value)
-
-
-def check_mode(mode):
-    """``mode`` if it is one of `MODES`, else a ValueError naming ``mode``."""
-    if not (isinstance(mode, str) and mode in MODES):
-        raise ValueError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
-    return mode
-
-
-class ModeSchedule:
-    """The run mode as a function of time: phases that repeat every ``period``.
-
-    Step k (k = 1, 2, ...) runs at t = k dt. ``phases`` lists ``(mode, seconds)``;
-    step k of a presentation is in the first phase whose cumulative end (rounded to
-    whole steps) it has not passed, and the last phase lasts to the end of the
-    presentation. With ``period`` the schedule restarts every ``period`` seconds, in
-    step with `nengo.processes.PresentInput` of the same presentation time.
-
-    Parameters
-    ----------
-    phases : sequence of (str, float)
-        Modes (one of `MODES`) and durations in seconds (>= 0).
-    dt : float
-        Simulator time step in seconds.
-    period : float, optional
-        Presentation time in seconds.
-
-    Examples
-    --------
-    ``ModeSchedule([("sweep", 0.15), ("free", 0.05)], period=0.2)`` sweeps for 150
-    ms and then runs free PC inference, for every image of a
-    ``PresentInput(images, 0.2)``.
-    """
-
-    def __init__(self, phases, dt=0.001, period=None):
-        if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
-            raise ValueError(f"dt: must be a finite number > 0, got {dt!r}")
-        phases = list(phases)
-        if not phases:
-            raise ValueError("phases: at least one (mode, seconds) pair is needed")
-        self.modes, self.ends, end = [], [], 0
-        for mode, seconds in phases:
-            check_mode(mode)
-            if not (isinstance(seconds, (int, float)) and math.isfinite(seconds)
-                    and seconds >= 0):
-                raise ValueError(f"phases: {mode!r} lasts {seconds!r}, must be >= 0 s")
-            end += int(round(seconds / dt))
-            self.modes.append(mode)
-            self.ends.append(end)
-        self.dt = float(dt)
-        self.period_steps = None
-        if period is not None:
-            if not (isinstance(period, (int, float)) and period >= dt):
-                raise ValueError(f"period: must be at least dt, got {period!r}")
-            self.period_steps = max(1, int(round(period / dt)))
-
-    def __call__(self, t):
-        step = int(round(t / self.dt))
-        if self.period_steps is not None:
-            step = (step - 1) % self.period_steps + 1
-        for mode, end in zip(self.modes, self.ends):
-            if step <= end:
-                return mode
-        return self.modes[-1]
-
-
-class _ModeDriver:
-    """Output of the mode node: ``(clamp, learn, sweep)`` of the current mode."""
-
-    def __init__(self, mode):
-        self.mode = mode
-
-    def __call__(self, t):
-        mode = self.mode(t) if callable(self.mode) else self.mode
-        return MODES[check_mode(mode)]
 
 
 class PredictiveCodingNetwork(nengo.Network):
@@ -369,7 +265,7 @@ class PredictiveCodingNetwork(nengo.Network):
         self.arch = arch
         self._mode_driver = None
         if mode is not None:
-            self._mode_driver = _ModeDriver("free")
+            self._mode_driver = ModeDriver("free")
             self.mode = mode
         # gain 1 / amplitude makes amplitude * rate equal the signal
         self._pair_gain = 1.0 / self.pair_neuron_type.amplitude

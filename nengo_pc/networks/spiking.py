@@ -52,7 +52,8 @@ from nengo_pc.networks.inference import (
     fixed_point,
     padded_batches,
 )
-from nengo_pc.networks.pc import SPIKING_SYNAPSE, ModeSchedule, PredictiveCodingNetwork
+from nengo_pc.networks.modes import ModeSchedule
+from nengo_pc.networks.pc import SPIKING_SYNAPSE, PredictiveCodingNetwork
 
 
 def populations(net):

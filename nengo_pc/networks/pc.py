@@ -88,8 +88,8 @@ class PredictiveCodingNetwork(nengo.Network):
     top-down feedback is off). All zero is free inference. ``mode`` drives them from
     an internal node: ``"free"`` (0, 0, 0), ``"sweep"`` (0, 0, 1), ``"clamped"``
     (1, 0, 0), ``"learning"`` (1, 1, 0), or a function of simulation time returning
-    one of these names (e.g. a `ModeSchedule`); ``mode=None`` leaves the three
-    inputs to the model. Every connection from them has no synapse: they are the
+    one of these names (e.g. a `nengo_pc.networks.modes.ModeSchedule`);
+    ``mode=None`` leaves the three inputs to the model. Every connection from them has no synapse: they are the
     experimenter's switches, not spiking signals, and act at once.
 
     Free inference from rest is slow for trained weights: the top-down feedback
@@ -177,7 +177,10 @@ class PredictiveCodingNetwork(nengo.Network):
     params : Params, optional
         Weights and biases in Keras layout; default ``init_params(arch, seed)``.
     mode : str or callable or None
-        The initial run mode (see Modes); default ``"free"``.
+        The initial run mode (see Modes); default ``"sweep"``, which reaches the
+        free output's fixed point quickly in rate and in spiking mode (free
+        inference with synaptic delays is not stable, see
+        `nengo_pc.networks.spiking`).
     tau : float
         Inference time constant in seconds (the synapse of the value integrators,
         > 0; default `nengo_pc.arch.VALUE_TAU`). dt / tau <= 0.1 keeps inference

@@ -2,15 +2,14 @@
 
 `spiking_inference` runs `nengo_pc.networks.PredictiveCodingNetwork` with
 ``spiking=True`` in ``nengo_dl.Simulator`` (minibatched, operator merging off as in
-`nengo_pc.networks.inference.settled_outputs`), every image from rest with the output free.
-By default the whole presentation is mode ``"sweep"``: every value integrates its
+`nengo_pc.networks.inference.settled_outputs`), every image from rest with the output
+free. By default the whole presentation is mode ``"sweep"``: every value integrates its
 own prediction error, tau dx_l/dt = -e_l, computed by the error populations from
 the spikes of the value and activity populations, with the top-down feedback
 inhibited; ``sweep_time`` < ``duration`` switches to mode ``"free"`` (full PC
 inference, feedback on) for the rest. Both modes have the same fixed point with the
-output free, the feedforward pass
-(`nengo_pc.networks.inference.fixed_point`); but the free dynamics are not
-stable with synaptic delays for trained MNIST weights: the feedback loop value ->
+output free, the feedforward pass (`nengo_pc.networks.inference.fixed_point`);
+but the free dynamics are not stable with synaptic delays for trained MNIST weights: the feedback loop value ->
 activity -> error -> feedback -> gate -> value passes several synapses and has a gain
 of f' W W^T f' (with the exact LIF curve's steep slope near threshold). Measured on a
 784-500-500-10 ``"lif"`` network and one test image: in rate mode with no synapse

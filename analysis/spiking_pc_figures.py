@@ -206,14 +206,14 @@ def spike_raster(params_path, out, image_index=0, duration=0.15, n_show=50, data
 
     from nengo_pc.arch import load_params  # pylint: disable=import-outside-toplevel
     from nengo_pc.data import load_split  # pylint: disable=import-outside-toplevel
-    from nengo_pc.pc.network import PredictiveCodingNetwork  # pylint: disable=C0415
+    from nengo_pc.networks.pc import PredictiveCodingNetwork  # pylint: disable=C0415
 
     arch, params, _ = load_params(params_path)
     test = load_split("mnist", "test", data_dir, download=False)
     image, label = test.images[image_index], int(test.labels[image_index])
-    net = PredictiveCodingNetwork(arch, params, spiking=True, seed=seed)
-    net.mode = "sweep"
-    net.input.output = image
+    net = PredictiveCodingNetwork(arch, params, spiking=True, mode="sweep", seed=seed)
+    with net:
+        nengo.Connection(nengo.Node(image, label="image"), net.input, synapse=None)
     rows = []
     for l in range(1, arch.n_layers + 1):
         rows.append(f"value {l}")

@@ -50,7 +50,7 @@ from nengo_pc.arch import ConvLayer, LIFParams, load_params, save_params, softli
 from nengo_pc.convert import fold_input_gain, train_batch_norm
 from nengo_pc.data import Split, load_dataset
 from nengo_pc.energy import inference_costs, neuron_rates
-from nengo_pc.nengo_net import Presentation
+from nengo_pc.networks.presentation import Presentation
 from nengo_pc.results import emit_record, make_record
 from nengo_pc.train import TrainConfig, compare_with_reference, evaluate, train_backprop
 

@@ -30,7 +30,7 @@ from nengo_pc import cli
 from nengo_pc.arch import load_params, save_params, softlif_mlp
 from nengo_pc.data import load_dataset
 from nengo_pc.energy import hidden_rates, inference_costs
-from nengo_pc.nengo_net import Presentation
+from nengo_pc.networks.presentation import Presentation
 from nengo_pc.results import emit_record, make_record
 from nengo_pc.train import TrainConfig, compare_with_reference, evaluate, train_backprop
 

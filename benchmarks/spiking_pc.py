@@ -36,8 +36,9 @@ import numpy as np
 from nengo_pc import cli
 from nengo_pc.arch import load_params, mlp, save_params
 from nengo_pc.data import DATASETS, load_dataset
-from nengo_pc.pc.network import SPIKING_PAIR_AMPLITUDE, SPIKING_SYNAPSE
-from nengo_pc.pc.spiking import (
+from nengo_pc.arch import PAIR_AMPLITUDE as SPIKING_PAIR_AMPLITUDE
+from nengo_pc.networks.pc import SPIKING_SYNAPSE
+from nengo_pc.networks.spiking import (
     READOUTS,
     accuracy_over_time,
     inference_energy,

@@ -3,7 +3,7 @@
 An `Architecture` is a small, immutable value: layer sizes, optional convolutional
 layers (`ConvLayer`) in front of the dense ones, and the hidden nonlinearity. Every
 way a model runs is built from it -- the Nengo network trained by NengoDL
-(`nengo_pc.nengo_net`), the Keras forms, plain (the reference NengoDL is timed
+(`nengo_pc.networks`), the Keras forms, plain (the reference NengoDL is timed
 against) and with batch norm (`nengo_pc.convert`), and the predictive-coding numerics
 (`nengo_pc.pc`) -- so the copies cannot drift apart.
 
@@ -30,9 +30,43 @@ from pathlib import Path
 
 import numpy as np
 
-#: Hidden nonlinearities every execution path knows. The output layer is linear.
+#: Hidden nonlinearities every execution path knows (the one list: the rate, spiking,
+#: online and vectorised paths read it from here). The output layer is linear.
 #: ``"lif"`` is a spiking LIF neuron, trained through its soft-LIF rate curve.
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "lif")
+
+#: Hidden nonlinearities that have a spiking neuron (`nengo.LIF` for ``"lif"``,
+#: integrate-and-fire `nengo.SpikingRectifiedLinear` for ``"relu"``; ``"linear"``
+#: layers need none). ``"tanh"`` and ``"sigmoid"`` run in rate mode only.
+SPIKING_ACTIVATIONS = ("relu", "linear", "lif")
+
+#: Feedback weights carrying a predictive-coding error back to the layer below:
+#: ``"transpose"`` (B = W, weight transport) or ``"random"`` (a fixed random B,
+#: feedback alignment).
+FEEDBACK = ("transpose", "random")
+
+#: How an image reaches the first layer of a Nengo network: ``"constant"`` (the
+#: intensities as a current) or ``"poisson"`` (Poisson spike trains of rate
+#: ``x * max_rate``, `nengo_pc.processes.PoissonRateCode`).
+INPUT_CODINGS = ("constant", "poisson")
+
+#: Synapse kinds of a spiking connection (`nengo_pc.networks.make_synapse`):
+#: none, `nengo.Lowpass` or `nengo.Alpha`.
+SYNAPSES = ("none", "lowpass", "alpha")
+
+#: Signal carried by one spike of a spiking pair neuron of the predictive-coding
+#: network: a unit of signal fires at ``1 / PAIR_AMPLITUDE`` Hz (integrate-and-fire
+#: neurons, several spikes per step where needed). The network, spiking inference
+#: and online learning default to it. Spike noise scales with it: a 8-16-3 relu
+#: network's spiking output (issue #18's example) is within 1.5 % of the rate output
+#: at 2e-5, 2.5 % at 5e-5 and 20 % at 5e-4 (the spiking PC benchmark's setting,
+#: 25 times fewer spikes); online learning keeps level with the rate rule at 5e-5
+#: (`nengo_pc.pc.update_fidelity`). Pass a larger amplitude for sparser spikes.
+PAIR_AMPLITUDE = 2e-5
+
+#: Time constant (seconds) of the predictive-coding value integrators: the
+#: inference time constant tau of ``tau dx/dt = -e + ...``.
+VALUE_TAU = 0.01
 
 #: Weight initialisations.
 INITS = ("he_normal",)

@@ -83,7 +83,7 @@ def _add_data_options(parser):
 def _build_parser():
     from nengo_pc.arch import ACTIVATIONS, PRESETS
     from nengo_pc.data import DATASETS
-    from nengo_pc.nengo_net import INPUT_CODINGS, SYNAPSES
+    from nengo_pc.arch import INPUT_CODINGS, SYNAPSES
     from nengo_pc.train import BACKENDS, EVAL_BACKENDS, LR_SCHEDULES
 
     parser = argparse.ArgumentParser(
@@ -330,7 +330,7 @@ def _evaluate_free_phase(arch, params, split, rule, free_steps):
 def _evaluate(args):
     from nengo_pc.arch import load_params
     from nengo_pc.data import load_dataset
-    from nengo_pc.nengo_net import Presentation
+    from nengo_pc.networks.presentation import Presentation
     from nengo_pc.results import make_record, write_json_atomic
     from nengo_pc.train import evaluate
 

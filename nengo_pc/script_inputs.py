@@ -1,16 +1,22 @@
-"""What a ``networks/`` script's ``model`` needs at import: parameters and test images.
+"""What a ``networks/`` script's ``model`` loads at import: parameters and test images.
 
 nengo-gui imports a script to build its ``model``; that must work on a fresh checkout
 (no trained parameters, maybe no data) and must be quick. Every script therefore loads
-its inputs the same way, defined here once: trained parameters if a file exists, else
+its inputs the same way, defined here once: trained parameters if a file exists
+(``$NENGO_PC_PARAMS``, else ``runs/<name>/params.npz`` next to ``networks/``), else
 the default architecture untrained; the first test images if the data are on disk
 (never a download), else blank images. Each fallback prints a note naming what is
-missing and how to provide it.
+missing and how to provide it. `ImageDisplay` shows the current input image in
+nengo-gui.
 """
 
+import base64
+import io
 import os
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from nengo_pc.arch import load_params
 
@@ -20,13 +26,23 @@ def note(name, message):
     print(f"{name}: {message}", file=sys.stderr)
 
 
+def run_dir(name, script=None):
+    """``runs/<name>`` in the repository holding the script file ``script``.
+
+    ``script`` is the script's ``__file__`` (nengo-gui sets it); without it, the
+    working directory stands for the repository.
+    """
+    root = Path(script).resolve().parents[1] if script else Path.cwd()
+    return root / "runs" / name
+
+
 def trained_params(name, default_arch, candidates):
     """Architecture and parameters from the first existing file, else untrained.
 
     Parameters
     ----------
     name : str
-        The script's name (``mnist-pc``), used in the note and its training hint.
+        The script's name (``mnist-pc``), used in the note.
     default_arch : callable
         Returns the `~nengo_pc.arch.Architecture` to build when no file exists.
     candidates : sequence of path-like
@@ -46,8 +62,8 @@ def trained_params(name, default_arch, candidates):
             arch, params, _ = load_params(path)
             return arch, params
     note(name, f"no trained parameters at {', '.join(str(p) for p in paths)}: the "
-               f"network is untrained (train it with "
-               f"'python networks/{name.replace('-', '_')}.py')")
+               f"network is untrained (train it with the nengo-pc command, or set "
+               f"NENGO_PC_PARAMS to a params.npz)")
     return default_arch(), None
 
 
@@ -68,3 +84,59 @@ def mnist_test_images(name, n_images, data_dir=None):
         note(name, f"MNIST test images not available ({err}); presenting blank images "
                    "(set NENGO_PC_DATA to a directory holding mnist/)")
         return None, None
+
+
+def presented_images(name, arch, n_images, data_dir=None):
+    """Images and one-hot labels for `nengo.processes.PresentInput`.
+
+    The first ``n_images`` MNIST test images (`mnist_test_images`), or one blank
+    image with an all-zero label when they are not available.
+
+    Returns
+    -------
+    images : ndarray
+        ``(n, arch.sizes[0])``.
+    one_hot : ndarray
+        ``(n, arch.sizes[-1])``.
+    """
+    images, labels = mnist_test_images(name, n_images, data_dir)
+    if images is None:
+        return np.zeros((1, arch.sizes[0])), np.zeros((1, arch.sizes[-1]))
+    images = np.asarray(images, dtype=float).reshape(len(images), -1)
+    return images, np.eye(arch.sizes[-1])[np.asarray(labels)]
+
+
+class ImageDisplay:
+    """Output function of a node showing the current input image in nengo-gui.
+
+    Sets ``_nengo_html_`` (read by nengo-gui's HTMLView) to a PNG of the image when
+    it changes.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Height and width of the image.
+    """
+
+    def __init__(self, shape=(28, 28)):
+        self.shape = shape
+        self._last = None
+        self._nengo_html_ = ""
+
+    def __call__(self, t, x):
+        if self._last is None or not np.array_equal(x, self._last):
+            self._last = np.array(x)
+            self._nengo_html_ = self.html(x)
+
+    def html(self, x):
+        """An ``<img>`` tag with the image as an inline PNG (blank if unavailable)."""
+        try:
+            import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+        except ImportError:
+            return ""
+        buffer = io.BytesIO()
+        image = np.clip(np.asarray(x).reshape(self.shape), 0, 1)
+        plt.imsave(buffer, image, cmap="gray", vmin=0, vmax=1, format="png")
+        data = base64.b64encode(buffer.getvalue()).decode("ascii")
+        return (f'<img src="data:image/png;base64,{data}" '
+                f'style="width:100%;height:100%;image-rendering:pixelated"/>')

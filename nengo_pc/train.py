@@ -139,7 +139,7 @@ class _NengoDLBackend:
                  training=True):
         import nengo_dl
 
-        from nengo_pc.nengo_net import FeedforwardNetwork, configure_nengo_dl
+        from nengo_pc.networks.feedforward import FeedforwardNetwork, configure_nengo_dl
 
         if presentation is not None:
             options = presentation.network_options()
@@ -264,7 +264,7 @@ class _NengoBackend:
     def predict(self, x):
         import nengo
 
-        from nengo_pc.nengo_net import FeedforwardNetwork
+        from nengo_pc.networks.feedforward import FeedforwardNetwork
 
         p = self.presentation
         options = p.network_options() if p else {"spiking": False}

@@ -1,46 +1,33 @@
 """A spiking LIF convolutional network classifying MNIST digits.
 
-Open it in nengo-gui with ``nengo networks/mnist_softlif_cnn.py``, or build
-``model`` in any Nengo simulator. The architecture is `nengo_pc.arch.softlif_cnn`
-(conv 32 3x3, conv 64 3x3 stride 2, conv 128 3x3 stride 2, dense 10; LIF neurons,
-amplitude 0.01) with alpha synapses (tau 5 ms); test images are shown for 0.1 s each.
+Open it in nengo-gui (``nengo networks/mnist_softlif_cnn.py``) or build ``model`` in
+any Nengo simulator. The architecture is `nengo_pc.arch.softlif_cnn` (conv 32 3x3,
+conv 64 3x3 stride 2, conv 128 3x3 stride 2, dense 10; LIF neurons, amplitude 0.01)
+with alpha synapses (tau 5 ms); test images are shown for 0.1 s each (`model.image` shows them,
+``model.p_output`` probes the output, ``model.p_spikes`` the last hidden layer).
 
-``model`` uses the trained parameters in ``runs/mnist-softlif-cnn/params.npz`` (or the
-file named by ``$NENGO_PC_PARAMS``) when it exists, else untrained ones (with a note).
-Train them with::
-
-    python networks/mnist_softlif_cnn.py --epochs 10
-
-which trains with NengoDL (soft-LIF), saves the parameters, evaluates rate and spiking
-test accuracy and writes a JSON record next to them. Images come from
-``$NENGO_PC_DATA`` (blank images, with a note, if it is not available).
+The parameters come from ``runs/mnist-softlif-cnn/params.npz`` (or
+``$NENGO_PC_PARAMS``), written by the ``nengo-pc`` command (soft-LIF training in
+NengoDL); without them the network is untrained (with a note). Images come from
+``$NENGO_PC_DATA`` (blank images, with a note, without it).
 """
 
-from pathlib import Path
+import nengo
 
 from nengo_pc.arch import softlif_cnn
-from nengo_pc.softlif_scripts import build_model, softlif_main
+from nengo_pc.networks.presentation import demo_network
+from nengo_pc.script_inputs import ImageDisplay, presented_images, run_dir, trained_params
 
 NAME = "mnist-softlif-cnn"
-# nengo-gui runs the file with __file__ set; fall back to the working directory
-_HERE = Path(globals().get("__file__", "networks/x.py")).resolve().parent
-#: Where ``main`` writes and ``model`` reads the trained parameters.
-RUN_DIR = _HERE.parent / "runs" / NAME
+PRESENTATION_TIME = 0.1
 
+arch, params = trained_params(NAME, lambda: softlif_cnn(),
+                              [run_dir(NAME, globals().get("__file__")) / "params.npz"])
+images, labels = presented_images(NAME, arch, n_images=100)
 
-def default_arch():
-    """The architecture when no trained parameters exist."""
-    return softlif_cnn()
-
-
-def main(argv=None):
-    """Train with NengoDL, save the parameters, evaluate rate and spiking accuracy."""
-    return softlif_main(argv, name=NAME, description=__doc__.split("\n\n")[0],
-                        preset=softlif_cnn, run_dir=RUN_DIR, default_hidden=(),
-                        default_gain=10.0)
-
-
-if __name__ == "__main__":
-    main()
-else:
-    model = build_model(NAME, default_arch, RUN_DIR)
+model = demo_network(arch, params, images, labels, PRESENTATION_TIME,
+                     synapse=nengo.Alpha(0.005), label=NAME)
+with model:
+    if arch.sizes[0] == 784:
+        model.image = nengo.Node(ImageDisplay(), size_in=784, label="image")
+        nengo.Connection(model.images, model.image, synapse=None)

@@ -78,3 +78,22 @@ def test_params_check():
         Params(bad, params.biases).check(arch)
     with pytest.raises(ValueError, match="expected 2 weight"):
         Params(params.weights[:1], params.biases[:1]).check(arch)
+
+
+def test_one_list_of_each_choice():
+    # activations, feedback kinds, input codings and synapses are defined once, in
+    # nengo_pc.arch, and the networks read them from there
+    from nengo_pc import arch
+    from nengo_pc.networks import feedforward, pc
+    from nengo_pc.networks.presentation import Presentation
+
+    assert set(arch.SPIKING_ACTIVATIONS) <= set(arch.ACTIVATIONS)
+    net = pc.PredictiveCodingNetwork
+    assert set(net.feedback.values) == set(arch.FEEDBACK)
+    assert set(net.input_coding.values) == set(arch.INPUT_CODINGS)
+    assert set(feedforward.FeedforwardNetwork.input_coding.values) == set(arch.INPUT_CODINGS)
+    assert net.__init__.__kwdefaults__["tau"] == arch.VALUE_TAU
+    for kind in arch.SYNAPSES:
+        Presentation(synapse=kind)
+    with pytest.raises(ValueError, match="^synapse:"):
+        feedforward.make_synapse("exponential", 0.005)

@@ -9,7 +9,7 @@ from nengo_pc.convert import (
     build_keras, fold_batch_norm, forward, params_from_keras, train_batch_norm,
 )
 from nengo_pc.data import random_shifts
-from nengo_pc.nengo_net import Presentation
+from nengo_pc.networks.presentation import Presentation
 from nengo_pc.train import TrainConfig, evaluate
 
 SMALL_CNN = dict(conv=(ConvLayer(8, 5, 2), ConvLayer(16, 3, 2, "same")), hidden=(32,))

@@ -119,7 +119,7 @@ def test_report_rejects_unknown_records(tmp_path):
 
 def test_inference_costs_constant_and_poisson():
     from nengo_pc.energy import inference_costs
-    from nengo_pc.nengo_net import Presentation
+    from nengo_pc.networks.presentation import Presentation
     from nengo_pc.processes import PoissonRateCode
 
     arch = softlif_mlp((4, 3), n_in=5, n_out=2)

@@ -1,4 +1,4 @@
-"""Tests of the predictive-coding network of Nengo ensembles (`nengo_pc.pc.network`).
+"""Tests of the predictive-coding network of Nengo ensembles (`nengo_pc.networks.pc`).
 
 The network must settle where the vectorised math of `nengo_pc.pc.core` says: with
 the output clamped, at the fixed point of `core.relax`; with it free, at the
@@ -16,13 +16,10 @@ import numpy as np
 import pytest
 
 from nengo_pc.arch import LIFParams, Params, init_params, mlp
-from nengo_pc.pc.network import (
-    MODES,
-    PredictiveCodingNetwork,
-    SlopeGate,
-    classify,
-    settled_outputs,
-)
+from nengo_pc.networks.inference import classify, settled_outputs
+from nengo_pc.networks.pairs import SlopeGate
+from nengo_pc.networks.modes import MODES
+from nengo_pc.networks.pc import PredictiveCodingNetwork
 from nengo_pc.rates import forward
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,10 +66,17 @@ def relaxed(activation, seed, output_precision=1.0):
     return tuple(v.numpy()[0] for v in values[1:])
 
 
+def present(net, x, y=None):
+    """Connect constant nodes ``x`` (and ``y``) to the network's input (and target)."""
+    with net:
+        nengo.Connection(nengo.Node(x), net.input, synapse=None)
+        if y is not None:
+            nengo.Connection(nengo.Node(y), net.target, synapse=None)
+
+
 def run_network(net, x, y, seconds=SETTLE, simulator=nengo.Simulator):
     """Values x_1..x_L at the last step of a run presenting ``x`` and ``y``."""
-    net.input.output = x
-    net.target.output = y
+    present(net, x, y)
     with simulator(net, progress_bar=False) as sim:
         sim.run(seconds)
     return [np.asarray(sim.data[p])[..., -1, :].reshape(-1) for p in net.value_probes[1:]]
@@ -88,7 +92,7 @@ def assert_values_close(values, reference, rtol=1e-3):
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 def test_clamped_fixed_point_matches_core_relax(activation):
     arch, params, x, y = small_problem(activation)
-    net = PredictiveCodingNetwork(arch, params, tau=TAU, clamp_output=True)
+    net = PredictiveCodingNetwork(arch, params, tau=TAU, mode="clamped")
     values = run_network(net, x, y)
     reference = relaxed(activation, 1)
     np.testing.assert_allclose(values[-1], y, rtol=1e-12)  # clamped to the target
@@ -127,8 +131,8 @@ def check_fixed_point_equations(net, sim, params, activation, x, feedback, gamma
 @pytest.mark.parametrize("activation", ["sigmoid", "linear"])
 def test_clamped_fixed_point_equations(activation):
     arch, params, x, y = small_problem(activation)
-    net = PredictiveCodingNetwork(arch, params, tau=TAU, clamp_output=True)
-    net.input.output, net.target.output = x, y
+    net = PredictiveCodingNetwork(arch, params, tau=TAU, mode="clamped")
+    present(net, x, y)
     with nengo.Simulator(net, progress_bar=False) as sim:
         sim.run(SETTLE)
     np.testing.assert_allclose(sim.data[net.output_probe][-1], y, rtol=1e-12)
@@ -139,7 +143,7 @@ def test_clamped_fixed_point_equations(activation):
 def test_clamped_fixed_point_with_output_precision():
     arch, params, x, y = small_problem("tanh", seed=2)
     net = PredictiveCodingNetwork(arch, params, tau=TAU, output_precision=0.3,
-                                  clamp_output=True)
+                                  mode="clamped")
     values = run_network(net, x, y)
     assert_values_close(values, relaxed("tanh", 2, 0.3), rtol=1e-5)
 
@@ -148,7 +152,7 @@ def test_clamped_fixed_point_in_nengo_dl():
     nengo_dl = pytest.importorskip("nengo_dl")
     arch, params, x, y = small_problem("tanh")
     # a shorter run (400 steps of dt / tau = 0.2) keeps NengoDL's run quick
-    net = PredictiveCodingNetwork(arch, params, tau=0.005, clamp_output=True)
+    net = PredictiveCodingNetwork(arch, params, tau=0.005, mode="clamped")
     values = run_network(net, x, y, seconds=0.4, simulator=nengo_dl.Simulator)
     # float32: measured ~3e-6 relative
     assert_values_close(values, relaxed("tanh", 1), rtol=1e-3)
@@ -158,8 +162,7 @@ def test_clamped_fixed_point_in_nengo_dl():
 @pytest.mark.parametrize("mode", ["free", "sweep"])
 def test_free_output_settles_to_feedforward(activation, mode):
     arch, params, x, y = small_problem(activation, seed=3)
-    net = PredictiveCodingNetwork(arch, params, tau=TAU)
-    net.mode = mode
+    net = PredictiveCodingNetwork(arch, params, tau=TAU, mode=mode)
     values = run_network(net, x, y)  # the target is ignored with the output free
     h, reference = x[None], []
     f = np.tanh if activation == "tanh" else (lambda v: np.maximum(v, 0))
@@ -174,15 +177,16 @@ def test_free_output_settles_to_feedforward(activation, mode):
 def test_random_feedback():
     arch, params, x, y = small_problem("tanh", seed=4)
     net = PredictiveCodingNetwork(arch, params, tau=TAU, feedback="random",
-                                  clamp_output=True, seed=5)
+                                  mode="clamped", seed=5)
+    feedback = [None, None] + [net.feedback_matrix(l) for l in (2, 3)]
     for l in (2, 3):
-        assert net.feedback_matrices[l].shape == params.weights[l - 1].shape
-        assert not np.allclose(net.feedback_matrices[l], params.weights[l - 1])
-    net.input.output, net.target.output = x, y
+        assert feedback[l].shape == params.weights[l - 1].shape
+        assert not np.allclose(feedback[l], params.weights[l - 1])
+    present(net, x, y)
     with nengo.Simulator(net, progress_bar=False) as sim:
         sim.run(SETTLE)
     # the fixed point of the dynamics with B in place of W
-    check_fixed_point_equations(net, sim, params, "tanh", x, net.feedback_matrices)
+    check_fixed_point_equations(net, sim, params, "tanh", x, feedback)
     # and with the output free it still settles to the feedforward pass
     net.mode = "free"
     with nengo.Simulator(net, progress_bar=False) as sim:
@@ -198,9 +202,9 @@ def test_learning_step_is_standard_update():
     # the first layer learns exactly from nonnegative inputs (see the class docstring)
     x = np.abs(np.random.default_rng(7).normal(size=SIZES[0]))
     lr, output_precision = 1e-3, 0.5  # gamma != 1: hidden updates are divided by it
-    net = PredictiveCodingNetwork(arch, params, tau=TAU, clamp_output=True,
+    net = PredictiveCodingNetwork(arch, params, tau=TAU, mode="clamped",
                                   learning_rate=lr, output_precision=output_precision)
-    net.input.output, net.target.output = x, y
+    present(net, x, y)
     with nengo.Simulator(net, progress_bar=False) as sim:
         sim.run(SETTLE)
         before = net.params_from(sim)
@@ -225,9 +229,9 @@ def test_learning_step_is_standard_update():
 def test_spiking_pairs_approximate_fixed_point():
     arch, params, x, y = small_problem("tanh")
     net = PredictiveCodingNetwork(
-        arch, params, tau=0.05, clamp_output=True, synapse=nengo.Lowpass(0.005),
+        arch, params, tau=0.05, mode="clamped", synapse=nengo.Lowpass(0.005),
         pair_neuron_type=nengo.SpikingRectifiedLinear(amplitude=0.001))
-    net.input.output, net.target.output = x, y
+    present(net, x, y)
     with nengo.Simulator(net, progress_bar=False) as sim:
         sim.run(1.0)
     reference = relaxed("tanh", 1)
@@ -265,11 +269,12 @@ def test_structure_and_labels():
         np.testing.assert_array_equal(back[:n_pre, :arch.sizes[l]], w)
         np.testing.assert_array_equal(back[:n_pre, arch.sizes[l]:], -w)
     assert set(MODES) == {"free", "sweep", "clamped", "learning"}
+    assert PredictiveCodingNetwork(arch, params).mode == "sweep"  # the default
 
 
 def test_params_from_round_trip_and_mode():
     arch, params, x, y = small_problem("sigmoid")
-    net = PredictiveCodingNetwork(arch, params)
+    net = PredictiveCodingNetwork(arch, params, mode="free")
     assert net.mode == "free"
     with nengo.Simulator(net, progress_bar=False) as sim:
         read = net.params_from(sim)
@@ -308,7 +313,8 @@ def test_slope_gate_process():
     ({"tau": float("nan")}, "tau"),
     ({"output_precision": -1.0}, "output_precision"),
     ({"feedback": "transposed"}, "feedback"),
-    ({"clamp_output": "yes"}, "clamp_output"),
+    ({"mode": "clamp"}, "mode"),
+    ({"spiking": "yes"}, "spiking"),
     ({"learning_rate": 0.0}, "learning_rate"),
     ({"synapse": 0.005}, "synapse"),
     ({"pair_neuron_type": nengo.LIF()}, "pair_neuron_type"),
@@ -317,7 +323,8 @@ def test_slope_gate_process():
 def test_bad_arguments_raise_value_error_naming_them(kwargs, name):
     arch = mlp((5,), "tanh", n_in=6, n_out=3)
     options = {"arch": arch, **kwargs}
-    with pytest.raises(ValueError, match=f"^{name}:"):
+    # nengo's ValidationError (a ValueError) names the class and the argument
+    with pytest.raises(ValueError, match=rf"^(PredictiveCodingNetwork\.)?{name}:"):
         PredictiveCodingNetwork(**options)
 
 
@@ -365,26 +372,31 @@ def test_mnist_pc_network_agrees_with_feedforward(trained_mnist, mnist_data):
     assert np.mean(reference == test.labels) > 0.85  # it did learn
 
 
-def test_gui_script_imports_quickly_without_params_or_data(tmp_path, capsys):
-    env = {"NENGO_PC_PARAMS": str(tmp_path / "none.npz"),
-           "NENGO_PC_DATA": str(tmp_path / "no-data")}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        module = runpy.run_path(str(REPO / "networks" / "mnist_pc.py"), run_name="gui")
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k)
-            else:
-                os.environ[k] = v
+def test_gui_script_imports_quickly_without_params_or_data(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NENGO_PC_PARAMS", str(tmp_path / "none.npz"))
+    monkeypatch.setenv("NENGO_PC_DATA", str(tmp_path / "no-data"))
+    module = runpy.run_path(str(REPO / "networks" / "mnist_pc.py"), run_name="gui")
     err = capsys.readouterr().err
     assert "untrained" in err and "blank images" in err
     model = module["model"]
-    assert isinstance(model, nengo.Network)
+    assert isinstance(model, nengo.Network) and "main" not in module
     labels = {e.label for e in model.all_ensembles}
     assert {"value 0", "value 3", "error 1", "error 3"} <= labels
-    assert model.p_output is model.pc.output_probe
-    with pytest.raises(SystemExit) as info:
-        module["main"](["--help"])
-    assert info.value.code == 0
+    assert model.p_output.target is model.pc.output
+
+
+def test_gui_script_classifies_with_trained_params(trained_mnist, mnist_data, tmp_path,
+                                                   monkeypatch):
+    # the script's model, run in the reference simulator, gives the feedforward
+    # answers for its first test images
+    from nengo_pc.arch import save_params
+
+    arch, params = trained_mnist
+    save_params(tmp_path / "params.npz", arch, params)
+    monkeypatch.setenv("NENGO_PC_PARAMS", str(tmp_path / "params.npz"))
+    model = runpy.run_path(str(REPO / "networks" / "mnist_pc.py"), run_name="gui")["model"]
+    with nengo.Simulator(model, progress_bar=False) as sim:
+        sim.run(0.6)  # three images of 0.2 s
+    ends = sim.data[model.p_output][[199, 399, 599]]
+    np.testing.assert_allclose(ends, forward(arch, params, mnist_data.test.images[:3]),
+                               rtol=1e-3, atol=1e-3)

@@ -1,8 +1,8 @@
 """Tests of spiking predictive coding: the ``"lif"`` nonlinearity of the PC path, the
-spiking mode of `PredictiveCodingNetwork` and `nengo_pc.pc.spiking`.
+spiking mode of `PredictiveCodingNetwork` and `nengo_pc.networks.spiking`.
 
 Spiking runs are compared with the rate network's fixed point with the output free,
-the feedforward pass through the exact LIF curve (`nengo_pc.pc.spiking.fixed_point`),
+the feedforward pass through the exact LIF curve (`nengo_pc.networks.inference.fixed_point`),
 on a 6-8-8-3 network whose hidden currents sit well above the LIF threshold.
 """
 
@@ -14,8 +14,10 @@ import pytest
 
 from nengo_pc.arch import LIFParams, init_params, mlp
 from nengo_pc.neurons import soft_lif_rate
-from nengo_pc.pc.network import PredictiveCodingNetwork, SlopeGate
-from nengo_pc.pc.spiking import fan_out, fixed_point
+from nengo_pc.networks.inference import fixed_point
+from nengo_pc.networks.pairs import SlopeGate, soft_lif_slope
+from nengo_pc.networks.pc import PredictiveCodingNetwork
+from nengo_pc.networks.spiking import fan_out
 
 SIZES = (6, 8, 8, 3)
 
@@ -52,7 +54,6 @@ def test_lif_activation_f_and_slope():
 
     from nengo_pc.pc import ACTIVATIONS
     from nengo_pc.pc.activations import get_activation
-    from nengo_pc.pc.network import _soft_lif_slope_numpy
 
     assert "lif" in ACTIVATIONS
     act = get_activation("lif")
@@ -68,7 +69,7 @@ def test_lif_activation_f_and_slope():
     fd = (_soft_lif_longdouble(v + h) - _soft_lif_longdouble(v - h)) / (2 * h)
     slope = act.df(tf.constant(v)).numpy()
     np.testing.assert_allclose(slope, np.float64(fd), rtol=1e-6, atol=1e-15)
-    np.testing.assert_allclose(_soft_lif_slope_numpy(v), slope, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(soft_lif_slope(v), slope, rtol=1e-12, atol=1e-300)
     # finite everywhere, also in float32 and far from threshold
     extreme = tf.constant([-1e6, -100.0, 1.0, 100.0, 1e6], tf.float32)
     for fn in (act.f, act.df):
@@ -112,7 +113,8 @@ def test_non_default_lif_params_are_refused():
 
 
 def run_reference(net, x, seconds):
-    net.input.output = x
+    with net:
+        nengo.Connection(nengo.Node(x), net.input, synapse=None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         with nengo.Simulator(net, progress_bar=False) as sim:
@@ -144,15 +146,14 @@ def test_spiking_agrees_with_rate(input_coding):
     arch, params, images = small_lif_problem()
     x = images[0]
     reference = [h[0] for h in fixed_point(arch, params, x[None])]
-    rate = PredictiveCodingNetwork(arch, params, input_coding="constant")
+    rate = PredictiveCodingNetwork(arch, params, input_coding="constant", mode="free")
     sim = run_reference(rate, x, 0.3)
     for p, h in zip(rate.value_probes[1:], reference):
         # rate mode (exact LIF curve) settles on the fixed point
         np.testing.assert_allclose(sim.data[p][-1], h, rtol=1e-6, atol=1e-8)
 
     net = PredictiveCodingNetwork(arch, params, spiking=True, input_coding=input_coding,
-                                  seed=1)
-    net.mode = "sweep"  # as nengo_pc.pc.spiking.spiking_inference
+                                  seed=1, mode="sweep")  # as spiking_inference
     sim = run_reference(net, x, 0.5)
     for l, (p, h) in enumerate(zip(net.value_probes[1:], reference), start=1):
         value = sim.data[p][-200:].mean(axis=0)  # mean over the last 200 ms
@@ -170,7 +171,7 @@ def test_spiking_agrees_with_rate(input_coding):
 
 def test_spiking_inference_in_nengo_dl():
     pytest.importorskip("nengo_dl")
-    from nengo_pc.pc.spiking import accuracy_over_time, spiking_inference
+    from nengo_pc.networks.spiking import accuracy_over_time, spiking_inference
     from nengo_pc.rates import forward
 
     arch, params, images = small_lif_problem(n_images=3)
@@ -210,14 +211,14 @@ def test_spiking_inference_in_nengo_dl():
 
 @pytest.mark.parametrize("kwargs, name", [
     ({"spiking": "yes"}, "spiking"),
-    ({"spiking": True, "arch": mlp((5,), "relu", n_in=6, n_out=3)}, "spiking"),
+    ({"spiking": True, "arch": mlp((5,), "tanh", n_in=6, n_out=3)}, "spiking"),
     ({"spiking": True, "pair_neuron_type": nengo.RectifiedLinear()}, "pair_neuron_type"),
     ({"input_coding": "rate"}, "input_coding"),
     ({"synapse": "lowpass"}, "synapse"),
 ])
 def test_network_bad_arguments(kwargs, name):
     options = {"arch": mlp((5,), "lif", n_in=6, n_out=3), **kwargs}
-    with pytest.raises(ValueError, match=f"^{name}:"):
+    with pytest.raises(ValueError, match=rf"^(PredictiveCodingNetwork\.)?{name}:"):
         PredictiveCodingNetwork(**options)
 
 
@@ -234,7 +235,7 @@ def test_network_bad_arguments(kwargs, name):
 ])
 def test_spiking_inference_bad_arguments(kwargs, name):
     pytest.importorskip("nengo_dl")
-    from nengo_pc.pc.spiking import spiking_inference
+    from nengo_pc.networks.spiking import spiking_inference
 
     arch = mlp((5,), "lif", n_in=6, n_out=3)
     options = {"images": np.zeros((4, 6)), "duration": 0.1, **kwargs}
@@ -269,6 +270,4 @@ def test_gui_script_and_layout(tmp_path, capsys, monkeypatch):
     assert {"model.value_1", "model.error_1", "model.image", "model.output_values"} <= names
     for name in names:
         assert eval(name, {"model": model}) is not None  # noqa: S307 -- our own file
-    with pytest.raises(SystemExit) as info:
-        module["main"](["--help"])
-    assert info.value.code == 0
+    assert "main" not in module  # training is the nengo-pc command's

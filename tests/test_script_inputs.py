@@ -28,7 +28,7 @@ def test_missing_params_and_data_fall_back_with_notes(tmp_path, monkeypatch, cap
     images, labels = script_inputs.mnist_test_images("x-y", 5, data_dir=tmp_path / "no-data")
     assert images is None and labels is None
     err = capsys.readouterr().err
-    assert "x-y: no trained parameters" in err and "networks/x_y.py" in err
+    assert "x-y: no trained parameters" in err and "nengo-pc" in err
     assert "blank images" in err and "NENGO_PC_DATA" in err
 
 
@@ -36,3 +36,30 @@ def test_mnist_test_images_reads_the_first_images(real_data):
     images, labels = script_inputs.mnist_test_images("x-y", 7, data_dir=real_data)
     assert images.shape == (7, 784) and labels.shape == (7,)
     assert np.all((0 <= images) & (images <= 1))
+
+
+def test_presented_images_fall_back_to_one_blank_image(tmp_path, capsys):
+    arch = mlp((3,), n_in=784, n_out=10)
+    images, labels = script_inputs.presented_images("x-y", arch, 5,
+                                                    data_dir=tmp_path / "no-data")
+    assert images.shape == (1, 784) and labels.shape == (1, 10)
+    assert not images.any() and not labels.any()
+    assert "blank images" in capsys.readouterr().err
+
+
+def test_presented_images_are_one_hot(real_data):
+    arch = mlp((3,), n_in=784, n_out=10)
+    images, labels = script_inputs.presented_images("x-y", arch, 4, data_dir=real_data)
+    assert images.shape == (4, 784) and labels.shape == (4, 10)
+    np.testing.assert_array_equal(labels.sum(axis=1), 1)
+
+
+def test_run_dir_is_next_to_the_networks_folder(tmp_path):
+    script = tmp_path / "repo" / "networks" / "x.py"
+    assert script_inputs.run_dir("x-y", script) == tmp_path / "repo" / "runs" / "x-y"
+
+
+def test_image_display_html():
+    display = script_inputs.ImageDisplay()
+    display(0.0, np.zeros(784))
+    assert display._nengo_html_.startswith("<img")  # what nengo-gui's HTMLView reads

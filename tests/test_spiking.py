@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from nengo_pc.arch import LIFParams, softlif_mlp
-from nengo_pc.nengo_net import FeedforwardNetwork, Presentation, make_synapse
+from nengo_pc.networks.feedforward import FeedforwardNetwork, make_synapse
+from nengo_pc.networks.presentation import Presentation
 from nengo_pc.rates import forward
 from nengo_pc.train import TrainConfig, evaluate, train_backprop
 

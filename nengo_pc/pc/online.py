@@ -183,14 +183,15 @@ def network_options(arch, spiking, amplitude=0.002, synapse=0.002):
         ``"rate"``, ``"spiking"`` (the network's spiking mode) or ``"spiking pairs"``
         (the mixed network).
     """
-    from nengo_pc.pc import network  # noqa: PLC0415
+    from nengo_pc.networks import pc as network  # noqa: PLC0415
 
     if not spiking:
         return {}, "rate"
     options = {"synapse": _synapse("synapse", synapse),
                "pair_neuron_type": nengo.SpikingRectifiedLinear(
                    amplitude=_positive("amplitude", amplitude))}
-    supported = getattr(network, "SPIKING_ACTIVATIONS", ())
+    # relu runs keep rate activities (spiking pairs), as measured
+    supported = ("lif", "linear")
     if "spiking" in inspect.signature(network.PredictiveCodingNetwork).parameters \
             and arch.activation in supported:
         options["spiking"] = True
@@ -317,7 +318,7 @@ class _Layout:
             ]
             if net.feedback_connections[l] is not None:
                 pairs.append((net.feedback_connections[l],
-                              self.feedback(l, net.feedback_matrices[l])))
+                              self.feedback(l, net.feedback_matrix(l))))
             for conn, expected in pairs:
                 got = np.asarray(sim.data[conn].weights)
                 if got.shape != expected.shape or not np.allclose(
@@ -680,9 +681,9 @@ def train_online(
     import nengo_dl  # noqa: PLC0415
     from nengo_dl import graph_optimizer  # noqa: PLC0415
 
-    from nengo_pc.pc.network import (  # noqa
-        PredictiveCodingNetwork, pair_encoders, padded_batches,
-    )
+    from nengo_pc.networks.inference import data_nodes, padded_batches  # noqa
+    from nengo_pc.networks.pairs import pair_encoders  # noqa
+    from nengo_pc.networks.pc import PredictiveCodingNetwork  # noqa
 
     # -- arguments
     train_x, train_y, train_labels = training_arrays(train, arch)
@@ -778,12 +779,7 @@ def train_online(
         tau=tau, output_precision=output_precision, feedback=feedback, seed=seed,
         label="pc online", **options)
     layout = _Layout(net)
-    # the mode switch acts at once: filtered by the network's synapse, the
-    # inhibition (1000) of the teacher and the top-down feedback would take most of
-    # the settle to decay (see the module docstring)
-    for conn in net.all_connections:
-        if conn.pre_obj is net.control:
-            conn.synapse = None
+    image_node, target_node = data_nodes(net)
     n_layers, sizes = arch.n_layers, arch.sizes
     # the mode schedule of the current kind of call (NengoDL evaluates the control
     # node for every step of a call when it generates the call's inputs)
@@ -846,8 +842,8 @@ def train_online(
 
         def present(images, targets, mode, input_rng):
             schedule[0] = mode
-            feed = {net.input: inputs(images, input_rng)}
-            feed[net.target] = np.repeat(targets[:, None, :], n_steps, axis=1)
+            feed = {image_node: inputs(images, input_rng)}
+            feed[target_node] = np.repeat(targets[:, None, :], n_steps, axis=1)
             return sim.predict_on_batch(feed)
 
         def current():

@@ -1,4 +1,4 @@
-"""Architecture + parameters -> a Nengo network.
+"""Architecture + parameters -> a feedforward Nengo network.
 
 `FeedforwardNetwork` is the neuron-level form of an `~nengo_pc.arch.Architecture`:
 each hidden layer is a `nengo.Ensemble` whose neurons compute the layer's
@@ -16,15 +16,16 @@ value per output position: output ``(y, x, c)`` gets ``1 * kernel[0, 0, 0, c]``,
 i.e. the filter's bias, and training updates the one shared value.
 """
 
-import dataclasses
+import math
 
 import nengo
 import numpy as np
+from nengo.exceptions import ValidationError
+from nengo.params import EnumParam
+from nengo.synapses import SynapseParam
 
-from nengo_pc.arch import Architecture, LIFParams, Params, init_params
-
-#: How the input image reaches the first layer.
-INPUT_CODINGS = ("constant", "poisson")
+from nengo_pc.arch import INPUT_CODINGS, SYNAPSES, Architecture, LIFParams, Params, init_params
+from nengo_pc.networks.params import FlagParam
 
 
 def neuron_type(activation, lif=LIFParams(), spiking=True):
@@ -86,7 +87,9 @@ class FeedforwardNetwork(nengo.Network):
     Attributes
     ----------
     input : nengo.Node
-        Input of width ``arch.sizes[0]``; NengoDL feeds data here.
+        Input of width ``arch.sizes[0]``: a node with output (zeros), which NengoDL
+        feeds with data (``sim.fit({net.input: x}, ...)``); set its ``output`` to
+        drive it in ``nengo.Simulator``.
     layers : list
         One entry per hidden layer: a `nengo.Ensemble` (neurons with gain 1 and the
         layer's bias), or a `nengo.Node` for linear layers.
@@ -106,6 +109,10 @@ class FeedforwardNetwork(nengo.Network):
         Probe on `output` with no synapse.
     """
 
+    synapse = SynapseParam("synapse", optional=True)
+    input_coding = EnumParam("input_coding", values=INPUT_CODINGS)
+    spiking = FlagParam("spiking")
+
     def __init__(
         self,
         arch,
@@ -118,11 +125,10 @@ class FeedforwardNetwork(nengo.Network):
         add_to_container=None,
     ):
         if not isinstance(arch, Architecture):
-            raise ValueError(f"arch: expected an Architecture, got {type(arch).__name__}")
-        if input_coding not in INPUT_CODINGS:
-            raise ValueError(
-                f"input_coding: {input_coding!r} is not one of {', '.join(INPUT_CODINGS)}"
-            )
+            raise ValidationError(f"expected an Architecture, got {type(arch).__name__}",
+                                  attr="arch", obj=self)
+        self.synapse, self.input_coding = synapse, input_coding
+        self.spiking = spiking
         super().__init__(label=label, seed=seed, add_to_container=add_to_container)
         self.arch = arch
         params = init_params(arch, seed=0 if seed is None else seed) if params is None else params
@@ -233,82 +239,18 @@ def _convolution(layer, input_shape, kernel):
     )
 
 
-SYNAPSES = ("none", "lowpass", "alpha")
-
-
 def make_synapse(kind, tau):
-    """A Nengo synapse from a name (one of `SYNAPSES`) and time constant in seconds."""
+    """A Nengo synapse from a name (one of `nengo_pc.arch.SYNAPSES`) and a time
+    constant in seconds."""
     if kind == "none":
         return None
-    if not (isinstance(tau, (int, float)) and np.isfinite(tau) and tau > 0):
+    if not (isinstance(tau, (int, float)) and math.isfinite(tau) and tau > 0):
         raise ValueError(f"tau: must be a finite number > 0 seconds, got {tau!r}")
     if kind == "lowpass":
         return nengo.Lowpass(tau)
     if kind == "alpha":
         return nengo.Alpha(tau)
     raise ValueError(f"synapse: {kind!r} is not one of {', '.join(SYNAPSES)}")
-
-
-@dataclasses.dataclass(frozen=True)
-class Presentation:
-    """How a spiking network is shown each image.
-
-    Parameters
-    ----------
-    n_steps : int
-        Time steps per image; the presentation time is ``n_steps * dt``.
-    dt : float
-        Simulator time step in seconds.
-    synapse : str
-        Synapse on every weight connection, one of `SYNAPSES`.
-    tau : float
-        Synapse time constant in seconds.
-    input_coding : str
-        One of `INPUT_CODINGS`.
-    readout : str
-        ``"mean"``: classify by the output averaged over the presentation (the
-        spike-count readout); ``"last"``: by the output at the last step.
-    """
-
-    n_steps: int = 100
-    dt: float = 0.001
-    synapse: str = "alpha"
-    tau: float = 0.005
-    input_coding: str = "constant"
-    readout: str = "mean"
-
-    def __post_init__(self):
-        if isinstance(self.n_steps, bool) or not isinstance(self.n_steps, (int, np.integer)) \
-                or self.n_steps < 1:
-            raise ValueError(f"n_steps: must be an integer >= 1, got {self.n_steps!r}")
-        if not (isinstance(self.dt, (int, float)) and 0 < self.dt <= 0.01):
-            raise ValueError(f"dt: must be in (0, 0.01] seconds, got {self.dt!r}")
-        make_synapse(self.synapse, self.tau)
-        if self.input_coding not in INPUT_CODINGS:
-            raise ValueError(
-                f"input_coding: {self.input_coding!r} is not one of "
-                f"{', '.join(INPUT_CODINGS)}"
-            )
-        if self.readout not in ("mean", "last"):
-            raise ValueError(f"readout: {self.readout!r} is not one of mean, last")
-
-    @property
-    def seconds(self):
-        """Presentation time per image."""
-        return self.n_steps * self.dt
-
-    def network_options(self):
-        """Keyword arguments of `FeedforwardNetwork` for this presentation."""
-        return {"synapse": make_synapse(self.synapse, self.tau),
-                "input_coding": self.input_coding, "spiking": True}
-
-    def read(self, outputs):
-        """Logits from outputs of shape ``(n_images, n_steps, n_out)``."""
-        return outputs.mean(axis=1) if self.readout == "mean" else outputs[:, -1]
-
-    def to_dict(self):
-        """JSON-serialisable form."""
-        return dataclasses.asdict(self)
 
 
 def configure_nengo_dl(net):
@@ -329,65 +271,3 @@ def configure_nengo_dl(net):
             nengo_dl.configure_settings(trainable=None)
             for ensemble in net.conv_layers:
                 net.config[ensemble].trainable = False
-
-
-def demo_network(arch, params=None, images=None, labels=None, presentation_time=0.1,
-                 synapse=nengo.Alpha(0.005), label=None, seed=0):
-    """A spiking `FeedforwardNetwork` that shows images one after another.
-
-    What the scripts in ``networks/`` expose as ``model`` for nengo-gui and
-    ``nengo.Simulator``.
-
-    Parameters
-    ----------
-    arch : Architecture
-        A ``"lif"`` network (other nonlinearities run as rate neurons).
-    params : Params, optional
-        Trained parameters; default ``init_params(arch, seed)``.
-    images : ndarray, optional
-        Flattened images ``(n, sizes[0])`` shown for ``presentation_time`` each, in a
-        loop (`nengo.processes.PresentInput`); default one blank image.
-    labels : ndarray, optional
-        Their integer labels, shown as a one-hot node ``target``.
-    presentation_time : float
-        Seconds per image.
-    synapse : nengo.synapses.Synapse
-        Synapse of every weight connection.
-    label : str, optional
-        Name of the model.
-    seed : int
-        Seed of the network.
-
-    Returns
-    -------
-    nengo.Network
-        With attributes ``net`` (the `FeedforwardNetwork`), ``images`` (its input
-        node, presenting the images), ``target`` (one-hot label node, if ``labels``
-        are given),
-        ``p_output`` (probe on the output, filtered by ``synapse``) and ``p_spikes``
-        (probe on the spikes of the last hidden layer).
-    """
-    if images is None:
-        images = np.zeros((1, arch.sizes[0]))
-    images = np.asarray(images, dtype=float).reshape(len(images), -1)
-    if images.shape[1] != arch.sizes[0]:
-        raise ValueError(f"images: expected width {arch.sizes[0]}, got {images.shape[1]}")
-    if not (isinstance(presentation_time, (int, float)) and presentation_time > 0):
-        raise ValueError(
-            f"presentation_time: must be > 0 seconds, got {presentation_time!r}")
-    model = nengo.Network(label=label, seed=seed)
-    with model:
-        model.net = FeedforwardNetwork(arch, params, synapse=synapse, spiking=True,
-                                       label=label, seed=seed)
-        model.images = model.net.input
-        model.images.output = nengo.processes.PresentInput(images, presentation_time)
-        if labels is not None:
-            one_hot = np.eye(arch.sizes[-1])[np.asarray(labels)]
-            model.target = nengo.Node(nengo.processes.PresentInput(one_hot,
-                                                                  presentation_time),
-                                      label="label")
-        model.p_output = nengo.Probe(model.net.output, synapse=synapse)
-        hidden = model.net.layers[-1]
-        if isinstance(hidden, nengo.Ensemble):
-            model.p_spikes = nengo.Probe(hidden.neurons)
-    return model

@@ -1,15 +1,15 @@
 """Spiking inference with the predictive-coding network, measured over time.
 
-`spiking_inference` runs `nengo_pc.pc.network.PredictiveCodingNetwork` with
+`spiking_inference` runs `nengo_pc.networks.PredictiveCodingNetwork` with
 ``spiking=True`` in ``nengo_dl.Simulator`` (minibatched, operator merging off as in
-`nengo_pc.pc.network.settled_outputs`), every image from rest with the output free.
-By default the whole presentation is mode ``"sweep"``: every value integrates its
+`nengo_pc.networks.inference.settled_outputs`), every image from rest with the output
+free. By default the whole presentation is mode ``"sweep"``: every value integrates its
 own prediction error, tau dx_l/dt = -e_l, computed by the error populations from
 the spikes of the value and activity populations, with the top-down feedback
 inhibited; ``sweep_time`` < ``duration`` switches to mode ``"free"`` (full PC
 inference, feedback on) for the rest. Both modes have the same fixed point with the
-output free, the feedforward pass (`fixed_point`); but the free dynamics are not
-stable with synaptic delays for trained MNIST weights: the feedback loop value ->
+output free, the feedforward pass (`nengo_pc.networks.inference.fixed_point`);
+but the free dynamics are not stable with synaptic delays for trained MNIST weights: the feedback loop value ->
 activity -> error -> feedback -> gate -> value passes several synapses and has a gain
 of f' W W^T f' (with the exact LIF curve's steep slope near threshold). Measured on a
 784-500-500-10 ``"lif"`` network and one test image: in rate mode with no synapse
@@ -25,7 +25,7 @@ One simulation records, per image and time step,
   cause (each spike of a neuron costs its fan-out: the number of nonzero weights
   leaving it, `fan_out`);
 * optionally (``record_states=True``) the decoded values and errors of every layer,
-  as distances from the rate-mode fixed point (`fixed_point`).
+  as distances from the rate-mode fixed point.
 
 `inference_energy` turns synop counts into energy per inference with the per-synop
 figures of `nengo_pc.energy`.
@@ -38,42 +38,21 @@ import warnings
 import nengo
 import numpy as np
 
+from nengo_pc.arch import INPUT_CODINGS, PAIR_AMPLITUDE, SYNAPSES, VALUE_TAU
 from nengo_pc.energy import NEURON_UPDATE_ENERGY, SYNOP_ENERGY
-from nengo_pc.nengo_net import INPUT_CODINGS, SYNAPSES, make_synapse
-from nengo_pc.pc.network import (
-    SPIKING_PAIR_AMPLITUDE,
-    SPIKING_SYNAPSE,
-    PredictiveCodingNetwork,
+from nengo_pc.networks.feedforward import make_synapse
+from nengo_pc.networks.inference import (
+    check_images,
+    check_int,
+    check_positive,
+    check_sweep_time,
+    configure_inference,
+    data_nodes,
+    fixed_point,
     padded_batches,
-    _check_int,
-    _check_positive,
 )
-from nengo_pc.rates import activation_function
-
-
-def fixed_point(arch, params, images):
-    """The rate-mode fixed point with the output free: the feedforward values.
-
-    Parameters
-    ----------
-    arch : Architecture
-    params : Params
-    images : ndarray
-        Shape ``(N, arch.sizes[0])``.
-
-    Returns
-    -------
-    list of ndarray
-        ``[h_1, ..., h_L]``, each ``(N, sizes[l])``: the values x_l (pre-activations,
-        through the exact rate curve of `nengo_pc.rates.activation_function`) at
-        which every error is zero.
-    """
-    f = activation_function(arch)
-    h, values = np.asarray(images, dtype=np.float64), []
-    for i, (w, b) in enumerate(zip(params.weights, params.biases)):
-        h = (h if i == 0 else f(h)) @ np.asarray(w, np.float64) + np.asarray(b, np.float64)
-        values.append(h)
-    return values
+from nengo_pc.networks.modes import ModeSchedule
+from nengo_pc.networks.pc import SPIKING_SYNAPSE, PredictiveCodingNetwork
 
 
 def populations(net):
@@ -84,6 +63,10 @@ def populations(net):
 def _column_counts(conn):
     """Nonzero weights per presynaptic neuron of a connection from ``.neurons``."""
     n_pre = conn.pre_obj.size_out
+    columns = np.arange(n_pre)
+    if conn.pre_slice is not None and not (isinstance(conn.pre_slice, slice)
+                                           and conn.pre_slice == slice(None)):
+        columns = columns[conn.pre_slice]
     transform = conn.transform
     if isinstance(transform, nengo.Sparse):
         init = transform.init
@@ -92,15 +75,18 @@ def _column_counts(conn):
             values, cols = coo.data, coo.col
         else:  # nengo's SparseMatrix
             values, cols = np.asarray(init.data).ravel(), np.asarray(init.indices)[:, 1]
-        return np.bincount(cols[values != 0], minlength=n_pre)
-    init = np.asarray(transform.init)
-    n_post = conn.post_obj.size_in if conn.post_slice is None else len(
-        np.arange(conn.post_obj.size_in)[conn.post_slice])
-    if init.ndim == 0:  # scalar: one weight per element
-        return np.full(n_pre, n_post if init != 0 else 0)
-    if init.ndim == 1:  # elementwise
-        return (init != 0).astype(np.int64)
-    return np.count_nonzero(init, axis=0)
+        per_column = np.bincount(cols[values != 0], minlength=len(columns))
+    else:
+        init = np.asarray(transform.init)
+        if init.ndim == 0:  # scalar: elementwise, one synapse per element
+            per_column = np.full(len(columns), int(init != 0))
+        elif init.ndim == 1:  # elementwise
+            per_column = (init != 0).astype(np.int64)
+        else:
+            per_column = np.count_nonzero(init, axis=0)
+    counts = np.zeros(n_pre, dtype=np.int64)
+    np.add.at(counts, columns, per_column)
+    return counts
 
 
 def fan_out(net):
@@ -201,9 +187,10 @@ def inference_energy(synops, neuron_updates):
 
 
 def spiking_inference(arch, params, images, *, duration=0.2, sweep_time=None, dt=0.001,
-                      tau=0.01, synapse=SPIKING_SYNAPSE[0], synapse_tau=SPIKING_SYNAPSE[1],
-                      pair_amplitude=SPIKING_PAIR_AMPLITUDE, input_coding="constant",
-                      record_states=False, batch_size=100, seed=0, progress=False):
+                      tau=VALUE_TAU, synapse=SPIKING_SYNAPSE[0],
+                      synapse_tau=SPIKING_SYNAPSE[1], pair_amplitude=PAIR_AMPLITUDE,
+                      input_coding="constant", record_states=False, batch_size=100, seed=0,
+                      progress=False):
     """Run the spiking PC network on every image (output free), recording over time.
 
     Every image is shown from rest for ``round(duration / dt)`` steps; the network is
@@ -237,7 +224,7 @@ def spiking_inference(arch, params, images, *, duration=0.2, sweep_time=None, dt
     tau : float
         Inference time constant (the integrators' synapse).
     synapse : str
-        One of `nengo_pc.nengo_net.SYNAPSES`, for every other connection.
+        One of `nengo_pc.arch.SYNAPSES`, for every other connection.
     synapse_tau : float
         Its time constant in seconds.
     pair_amplitude : float
@@ -267,44 +254,32 @@ def spiking_inference(arch, params, images, *, duration=0.2, sweep_time=None, dt
         point of `fixed_point`); ``seconds`` (wall clock of the simulation).
     """
     import nengo_dl  # pylint: disable=import-outside-toplevel
-    from nengo_dl import graph_optimizer  # pylint: disable=import-outside-toplevel
 
-    images = np.asarray(images)
-    if images.ndim != 2 or images.shape[1] != arch.sizes[0] or len(images) == 0:
-        raise ValueError(
-            f"images: expected shape (N >= 1, {arch.sizes[0]}), got {images.shape}"
-        )
-    if not np.all(np.isfinite(images)):
-        raise ValueError("images: contain non-finite values")
-    _check_positive("duration", duration)
-    if sweep_time is None:
-        sweep_time = duration
-    if isinstance(sweep_time, bool) or not isinstance(sweep_time, (int, float)) \
-            or not 0 <= sweep_time <= duration:
-        raise ValueError(
-            f"sweep_time: must be a number in [0, duration={duration}], got {sweep_time!r}"
-        )
-    _check_positive("dt", dt)
-    _check_positive("pair_amplitude", pair_amplitude)
+    images = check_images(images, arch)
+    check_positive("duration", duration)
+    sweep_time = check_sweep_time(duration if sweep_time is None else sweep_time,
+                                  duration, "duration")
+    check_positive("dt", dt)
+    check_positive("pair_amplitude", pair_amplitude)
     if synapse not in SYNAPSES:
         raise ValueError(f"synapse: {synapse!r} is not one of {', '.join(SYNAPSES)}")
     if input_coding not in INPUT_CODINGS:
         raise ValueError(
             f"input_coding: {input_coding!r} is not one of {', '.join(INPUT_CODINGS)}"
         )
-    batch_size = _check_int("batch_size", batch_size, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
     n_steps = max(1, int(round(duration / dt)))
-    n_sweep = int(round(sweep_time / dt))
     net = PredictiveCodingNetwork(
         arch, params, tau=tau, spiking=True, input_coding=input_coding,
-        synapse=make_synapse(synapse, synapse_tau) if synapse != "none" else None,
+        synapse=make_synapse(synapse, synapse_tau),
         pair_neuron_type=nengo.SpikingRectifiedLinear(amplitude=pair_amplitude),
-        seed=seed, label="spiking pc")
-    net.mode = lambda t: "sweep" if t < (n_sweep + 0.5) * dt else "free"
+        seed=seed, label="spiking pc",
+        mode=ModeSchedule([("sweep", sweep_time), ("free", duration)], dt=dt))
     counts = fan_out(net)
     pops = populations(net)
     labels = list(pops)
     n_layers = arch.n_layers
+    feed, _ = data_nodes(net)
     with net:
         # spikes and synops of every population, summed over its neurons each step
         counter = nengo.Node(size_in=2 * len(labels), label="spike counter")
@@ -324,11 +299,7 @@ def spiking_inference(arch, params, images, *, duration=0.2, sweep_time=None, dt
                 state_probes.append((
                     nengo.Probe(net.values[l].neurons, "input", synapse=None),
                     nengo.Probe(net.errors[l].neurons, "input", synapse=None)))
-        nengo_dl.configure_settings(
-            stateful=False, inference_only=True,
-            planner=graph_optimizer.noop_planner,
-            sorter=graph_optimizer.noop_order_signals,
-        )
+    configure_inference(net, keep_history=True)
 
     def decode(state):
         n = state.shape[-1] // 2
@@ -352,7 +323,7 @@ def spiking_inference(arch, params, images, *, duration=0.2, sweep_time=None, dt
             build_seconds = time.perf_counter() - t0
             for start, m, batch in padded_batches(images, batch_size):
                 x = np.repeat(batch[:, None, :], n_steps, axis=1)
-                out = sim.predict_on_batch({net.input: x})
+                out = sim.predict_on_batch({feed: x})
                 outputs[start:start + m] = decode(out[p_output][:m])
                 count_sum += out[p_counts][:m].sum(axis=0)
                 if record_states:

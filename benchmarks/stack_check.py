@@ -7,8 +7,10 @@ nengo-pc from a clean clone of this repository's HEAD, then runs
 1. NengoDL's own test suite from its 3.6.0 source distribution (downloaded from the
    package index; it carries the ``conftest.py`` and ``setup.cfg`` the tests need),
    every file but ``test_benchmarks.py``, with pytest 7.4 (NengoDL's tests use
-   ``pytest.warns(None)``, which pytest 8 removed) and ``-p nengo_pc`` so that
-   `nengo_pc.compat` is installed before NengoDL is imported;
+   ``pytest.warns(None)``, which pytest 8 removed), with `nengo_pc.compat` installed
+   at interpreter start (a ``sitecustomize`` module on ``PYTHONPATH``, so that it also
+   holds in the fresh interpreters some of NengoDL's tests start), as importing
+   nengo_pc first does in a user's script;
 2. nengo-pc's suite (``python -m pytest`` in the clone, pytest as pinned by the
    ``test`` extra),
 
@@ -106,6 +108,8 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, required=True, help="JSON record to write")
     parser.add_argument("--skip-nengo-dl", action="store_true",
                         help="do not run NengoDL's tests")
+    parser.add_argument("-k", dest="select", default=None,
+                        help="only NengoDL's tests matching this pytest -k expression")
     parser.add_argument("--skip-suite", action="store_true",
                         help="do not run nengo-pc's suite")
     args = parser.parse_args(argv)
@@ -153,15 +157,20 @@ def main(argv=None):
         must([python, "-m", "pip", "install", "-q", NENGO_DL_PYTEST, *NENGO_DL_TEST_PLUGINS],
              log)
         xml = work / "nengo_dl.xml"
+        startup = work / "startup"
+        startup.mkdir(exist_ok=True)
+        (startup / "sitecustomize.py").write_text(
+            "import nengo_pc.compat\nnengo_pc.compat.install()\n")
+        select = ["-k", args.select] if args.select else []
         t = time.perf_counter()
-        code = run([python, "-m", "pytest", "-p", "nengo_pc", "-q", "-p",
-                    "no:cacheprovider", "nengo_dl/tests", "--ignore",
-                    "nengo_dl/tests/test_benchmarks.py", f"--junitxml={xml}"],
-                   log, cwd=tests_root, env=env)
+        code = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                    "nengo_dl/tests", "--ignore", "nengo_dl/tests/test_benchmarks.py",
+                    *select, f"--junitxml={xml}"],
+                   log, cwd=tests_root, env=dict(env, PYTHONPATH=str(startup)))
         counts, failing = junit_counts(xml)
         suites["nengo_dl"] = dict(counts, failing=failing, exit_code=code,
                                   seconds=time.perf_counter() - t,
-                                  pytest=NENGO_DL_PYTEST)
+                                  pytest=NENGO_DL_PYTEST, select=args.select)
         print(f"stack_check: NengoDL's tests: {counts}", flush=True)
     if not args.skip_suite:
         must([python, "-m", "pip", "install", "-q", "--no-deps", "-e", f"{src}[test]"], log)

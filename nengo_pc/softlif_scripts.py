@@ -46,7 +46,7 @@ def softlif_main(argv, *, name, description, preset, run_dir, default_hidden,
     from nengo_pc.data import Split, load_dataset
     from nengo_pc.nengo_net import Presentation
     from nengo_pc.results import make_record, write_json_atomic
-    from nengo_pc.train import TrainConfig, evaluate, train_backprop
+    from nengo_pc.training import TrainConfig, evaluate, train as train_loop
 
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--hidden", nargs="*", type=cli.positive_int,
@@ -74,8 +74,8 @@ def softlif_main(argv, *, name, description, preset, run_dir, default_hidden,
     arch = preset(hidden=tuple(args.hidden))
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.lr, seed=args.seed)
-    result = train_backprop(arch, Split(train.images * args.input_gain, train.labels),
-                            config)
+    result = train_loop(arch, Split(train.images * args.input_gain, train.labels), config,
+                        backend="nengo_dl")
     result.params = fold_input_gain(result.params, args.input_gain)
     out = Path(args.run_dir)
     save_params(out / "params.npz", arch, result.params, dataset="mnist",

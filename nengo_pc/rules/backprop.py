@@ -64,7 +64,7 @@ BACKPROP = register(Rule(
     name="backprop", family="backprop",
     summary="backprop of the softmax cross-entropy (NengoDL or Keras fit)",
     factory="nengo_pc.rules.backprop:make_cross_entropy",
-    loss="cross_entropy", backends=("nengo_dl", "keras", "vectorised"),
+    loss="cross_entropy", backends=("nengo_dl", "keras", "keras-bn", "vectorised"),
     layer_kinds=("dense", "conv"),
 ))
 

@@ -31,6 +31,9 @@ Registered here:
 ``nengo_dl``, ``keras`` (`NengoDLBackend`, `KerasBackend`)
     ``fit`` of the `~nengo_pc.nengo_net.FeedforwardNetwork` in NengoDL, or of the
     same architecture as a Keras model, on the cross-entropy: rule ``backprop``.
+``keras-bn`` (`KerasBatchNormBackend`)
+    The Keras model with batch normalisation, folded into the weights afterwards
+    (the spiking CNN's training).
 
 The NengoDL-simulated network of online learning (`nengo_pc.pc.online`) plugs in as
 a third backend, ``simulated``, by the same interface: its ``train_chunk`` presents
@@ -259,6 +262,44 @@ class KerasBackend:
         pass
 
 
+class KerasBatchNormBackend(KerasBackend):
+    """`KerasBackend` with batch normalisation after every hidden layer, folded away.
+
+    `params` folds the normalisation into the weights (`nengo_pc.convert.fold_batch_norm`),
+    and validation classifies with the folded parameters in rate mode
+    (`nengo_pc.rates.forward`, exact rate curve): what the Nengo network computes.
+    """
+
+    def __init__(self, arch, params, batch_size, seed, progress, presentation=None):
+        from nengo_pc.convert import build_keras
+
+        self.arch = arch
+        self.model = build_keras(arch, params, batch_norm=True, seed=seed)
+        self.batch_size = batch_size
+
+    def predict(self, x):
+        from nengo_pc.rates import forward
+
+        return forward(self.arch, self.params(), x)
+
+    def params(self):
+        from nengo_pc.convert import fold_batch_norm
+
+        return fold_batch_norm(self.model, self.arch)
+
+    def state(self):
+        # the unfolded weights and the normalisation statistics, which the folded
+        # parameters of a checkpoint do not determine
+        state = super().state()
+        state.update({f"model/{i}": w for i, w in enumerate(self.model.get_weights())})
+        return state
+
+    def restore(self, state):
+        weights = self.model.get_weights()
+        self.model.set_weights([state[f"model/{i}"] for i in range(len(weights))])
+        super().restore(state)
+
+
 class NengoReference:
     """Run the `FeedforwardNetwork` in the Nengo reference simulator (no training).
 
@@ -308,3 +349,4 @@ EVAL_BACKENDS = {"nengo_dl": NengoDLBackend, "keras": KerasBackend,
 
 register_backend("nengo_dl", NengoDLBackend.for_training)
 register_backend("keras", KerasBackend.for_training)
+register_backend("keras-bn", KerasBatchNormBackend.for_training)

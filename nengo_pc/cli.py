@@ -22,6 +22,7 @@ to do. The commands themselves are in `nengo_pc.commands`.
 
 import argparse
 import math
+import os
 import signal
 import sys
 from pathlib import Path
@@ -299,6 +300,9 @@ def _terminate(signum, frame):
 
 def main(argv=None):
     """Entry point of the ``nengo-pc`` console script."""
+    # TensorFlow's C++ start-up notes (TensorRT, CPU features) mean nothing to a user
+    # of this command; errors still show
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from nengo_pc.commands import UsageError, UserError
 
     parser = build_parser()

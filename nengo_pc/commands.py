@@ -58,12 +58,16 @@ def _flag(name):
     return "--" + name.replace("_", "-")
 
 
+#: Python argument names whose command-line option is spelled otherwise.
+_OPTION_OF = {"arch": "model", "learning_rate": "lr"}
+
+
 def _as_usage(err, prefix=""):
     """A ValueError ``"name: message"`` as a UsageError naming ``--name``."""
     text = str(err)
     name, sep, rest = text.partition(": ")
     if sep and name.isidentifier():
-        text = f"{_flag(name)}: {rest}"
+        text = f"{_flag(_OPTION_OF.get(name, name))}: {rest}"
     return UsageError(prefix + text)
 
 
@@ -160,7 +164,7 @@ def train_settings(args):
         config = TrainConfig.for_rule(rule.name, options=given, seed=args.seed,
                                       **fields)
     except ValueError as err:
-        raise _as_usage(err.__str__().replace("learning_rate:", "lr:")) from None
+        raise _as_usage(err) from None
     return arch, rule, config, backend, gain
 
 
@@ -219,9 +223,12 @@ def run_train(args):
 
     t0 = time.perf_counter()
     try:
+        # the checkpoint's parameters are those of images x gain: it says so
         result = train(arch, train_split, config, backend=backend, validation=validation,
                        checkpoint_path=checkpoint, resume=args.resume,
-                       progress=not args.quiet)
+                       progress=not args.quiet,
+                       metadata={"dataset": args.dataset, "model": args.model,
+                                 "input_gain": gain})
     except FloatingPointError as err:
         raise UserError(f"training diverged: {err}; the last good parameters are in "
                         f"{checkpoint}" if checkpoint.exists() else
@@ -307,6 +314,10 @@ def _load_run(run_dir):
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise UserError(f"--run-dir: {path} is not a readable parameter file "
                         f"({type(err).__name__}: {err})") from None
+    if meta.get("input_gain", 1.0) != 1.0:  # a checkpoint trained on images x gain
+        from nengo_pc.convert import fold_input_gain
+
+        params = fold_input_gain(params, meta["input_gain"])
     return arch, params, meta, path
 
 

@@ -133,7 +133,7 @@ def main(argv=None):
     from nengo_pc.pc.network import settled_outputs
     from nengo_pc.rates import forward
     from nengo_pc.results import make_record, write_json_atomic
-    from nengo_pc.train import classification_metrics
+    from nengo_pc.training import classification_metrics
 
     parser = argparse.ArgumentParser(
         description="Train an MLP, then classify MNIST with the predictive-coding "

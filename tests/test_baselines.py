@@ -234,10 +234,10 @@ def small_mnist(mnist_data):
 
 @pytest.mark.parametrize("rule", FEEDBACK_RULES + ENERGY_RULES)
 def test_rule_learns_mnist(rule, small_mnist):
-    train, test = small_mnist
+    subset, test = small_mnist
     arch, options, threshold = SMALL_RUNS[rule]
     config = TrainConfig(rule=rule, epochs=3, seed=0, **options)
-    result = train(arch, train, config, validation=test, progress=False)
+    result = train(arch, subset, config, validation=test, progress=False)
     losses = [h["loss"] for h in result.history]
     assert losses[-1] < 0.6 * losses[0]
     metrics = evaluate_rule(arch, result.params, test, rule, config.rule_options(arch))

@@ -6,7 +6,8 @@ hands each chunk of minibatches to a backend. A backend is a class registered wi
 `register_backend` under a name that rules list in `nengo_pc.rules.Rule.backends`,
 constructed and driven as::
 
-    backend = Backend(arch, rule, options, config, params, schedule, progress)
+    backend = Backend(arch, rule, options, config, params, schedule, progress,
+                      **backend_options)
     backend.train_chunk(x, y)  # -> {"loss": float[, "train_accuracy": float]}
     backend.predict(x)         # -> (N, n_out) outputs the rule classifies with
     backend.params()           # -> Params, current values (numpy)
@@ -18,8 +19,9 @@ constructed and driven as::
 ``rule`` is the `nengo_pc.rules.Rule`, ``options`` its resolved options, ``config``
 the `~nengo_pc.training.TrainConfig`, ``params`` the initial `Params` (from a
 checkpoint when resuming), ``schedule`` the run's
-`~nengo_pc.training.schedule.Schedule` and ``progress`` whether to show progress
-within chunks. ``train_chunk`` gets whole minibatches in the order to train them
+`~nengo_pc.training.schedule.Schedule`, ``progress`` whether to show progress
+within chunks, and ``backend_options`` what `nengo_pc.training.train` was given as
+``backend_options`` (the backend's own settings; none for the backends here). ``train_chunk`` gets whole minibatches in the order to train them
 (``len(x)`` a multiple of ``config.batch_size``; ``y`` integer labels, or targets for
 regression) and applies one update per minibatch.
 
@@ -36,8 +38,14 @@ Registered here:
     (the spiking CNN's training).
 
 The NengoDL-simulated network of online learning (`nengo_pc.pc.online`) plugs in as
-a third backend, ``simulated``, by the same interface: its ``train_chunk`` presents
-the chunk's images to the network, whose learning rule changes the shared weights.
+a third backend, ``simulated`` (already listed by rule ``pc-online``), by the same
+interface: ``register_backend("simulated", SimulatedBackend)``; its constructor takes
+the network's settings as ``backend_options`` (spiking, synapses, learning window,
+...), its ``train_chunk`` presents the chunk's images to the network, whose learning
+rule changes the shared weights, with the per-example step
+``schedule.keras()``/``config.learning_rate`` gives (the loop passes sample-counted
+chunks when ``config.n_samples`` is set), ``predict`` is the rate-mode feedforward
+pass and ``state`` the simulator state a resumed run needs beyond the parameters.
 
 `NengoReference` runs the feedforward network in the Nengo reference simulator for
 evaluation only (it cannot train).

@@ -217,7 +217,8 @@ def remove_stale_temporaries(path):
 
 
 def train(arch, train, config, *, backend=None, validation=None, params=None,
-          checkpoint_path=None, resume=False, progress=True):
+          checkpoint_path=None, resume=False, progress=True, metadata=None,
+          backend_options=None):
     """Train ``arch`` with ``config.rule`` on a data split.
 
     Parameters
@@ -244,6 +245,13 @@ def train(arch, train, config, *, backend=None, validation=None, params=None,
     progress : bool
         Progress within chunks (where the backend has it) and a line per
         evaluation on stderr.
+    metadata : dict, optional
+        JSON-serialisable facts about the run stored in every checkpoint (e.g. the
+        data set, or an input gain the parameters still contain).
+    backend_options : dict, optional
+        Keyword arguments for the backend's constructor beyond the common ones
+        (e.g. how a simulated network runs: spiking or not, its synapses); part of
+        the run's identity for ``resume``, so JSON-serialisable.
 
     Returns
     -------
@@ -296,8 +304,10 @@ def train(arch, train, config, *, backend=None, validation=None, params=None,
     rng = np.random.default_rng(config.seed)
     shift_rng = np.random.default_rng([config.seed, 3])
     history, first, state = [], 0, None
+    backend_options = dict(backend_options or {})
     identity = {"rule": rule.name, "backend": backend,
-                "config": _checkpoint_config(config)}
+                "config": _checkpoint_config(config),
+                "backend_options": json.loads(json.dumps(backend_options))}
     if checkpoint_path is not None:
         remove_stale_temporaries(checkpoint_path)
         if resume and Path(checkpoint_path).exists():
@@ -312,7 +322,8 @@ def train(arch, train, config, *, backend=None, validation=None, params=None,
 
     start = time.perf_counter()
     schedule = Schedule.from_config(config, plan.total_steps)
-    model = backend_cls(arch, rule, options, config, params, schedule, progress)
+    model = backend_cls(arch, rule, options, config, params, schedule, progress,
+                        **backend_options)
     try:
         if state is not None:
             model.restore(state)
@@ -344,7 +355,8 @@ def train(arch, train, config, *, backend=None, validation=None, params=None,
             history.append(entry)
             if checkpoint_path is not None:
                 write_checkpoint(checkpoint_path, arch, current, model.state(),
-                                 **identity, history=history, chunk=chunk + 1,
+                                 **(metadata or {}), **identity, history=history,
+                                 chunk=chunk + 1,
                                  rng=rng.bit_generator.state,
                                  shift_rng=shift_rng.bit_generator.state, **{key: value})
             if progress:
@@ -381,12 +393,14 @@ def _check_resumable(path, saved_arch, arch, meta, identity):
     if saved_arch.to_dict() != arch.to_dict():
         raise ValueError(f"resume: {path} holds {saved_arch.to_dict()}, not "
                          f"{arch.to_dict()}")
-    changed = [k for k in ("rule", "backend") if meta.get(k) != identity[k]]
+    top = ("rule", "backend", "backend_options")
+    changed = [k for k in top if meta.get(k, {} if k == "backend_options" else None)
+               != identity[k]]
     saved, now = meta.get("config", {}), identity["config"]
     changed += sorted(k for k in now if saved.get(k) != now[k])
     if changed:
         def value(source, k):
-            return source.get(k) if k in ("rule", "backend") else source["config"].get(k)
+            return source.get(k) if k in top else source["config"].get(k)
         raise ValueError(
             f"resume: {path} was trained with other settings: "
             + ", ".join(f"{k}={value(meta, k)!r} (now {value(identity, k)!r})"

@@ -312,7 +312,7 @@ def test_benchmark_record_resumes_and_plots(tmp_path, real_data, capsys):
     # larger steps); measured 50.0% -> 59.0% at 0.1
     (record,) = bench.main([*vectorised, "--backprop", "--learning-rate", "0.1",
                             "--output-precision", "2"])
-    assert record["config"]["online"]["rule"] == "backprop"
+    assert record["config"]["online"]["rule"] == "bp-mse"
     # the flag reaches the trainer (whose backprop rule has no use for it)
     assert record["config"]["online"]["output_precision"] == 2.0
     assert record["history"][-1]["accuracy"] > 0.5

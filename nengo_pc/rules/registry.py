@@ -26,6 +26,8 @@ import math
 import numbers
 from collections import namedtuple
 
+import numpy as np
+
 #: What a rule's update sees of one minibatch: inputs ``x`` (batch, n_in), one-hot
 #: or regression targets ``y`` (batch, n_out), and ``learning_rate``: the scheduled
 #: per-example rate, for rules that change weights during inference (else None).
@@ -87,7 +89,7 @@ class Option:
     def check(self, value):
         """``value`` converted to ``kind``; ValueError naming the option otherwise."""
         if self.kind is bool:
-            if isinstance(value, bool) or type(value).__name__ == "bool_":
+            if isinstance(value, (bool, np.bool_)):
                 return bool(value)
             raise ValueError(f"{self.name}: must be True or False, got {value!r}")
         ok = isinstance(value, numbers.Real) and not isinstance(value, bool)

@@ -41,9 +41,10 @@ PROBLEMS = ("weight transport", "derivative", "linear feedback", "spiking", "tim
             "target")
 
 #: Per method: (label, record name, {problem: "yes" | "partly"}, justification).
-#: Problems not listed are not addressed.
+#: Problems not listed are not addressed. Learning rules go by their registry names
+#: (`nengo_pc.rules`); `nengo_pc.results.seed_records` maps older record names.
 METHODS = (
-    ("BP", "bp", {}, "the reference: exact gradients through a separate, linear "
+    ("BP", "bp-mse", {}, "the reference: exact gradients through a separate, linear "
      "backward pass with W^T and f'"),
     ("FA", "fa", {"weight transport": "yes"}, "errors return through fixed random "
      "matrices B, not W^T; still a separate backward pass using f'"),
@@ -58,15 +59,15 @@ METHODS = (
                     "linear feedback": "yes"},
      "Hebbian difference between a free and an output-clamped phase of one "
      "recurrent network; symmetric weights"),
-    ("PC standard", "standard", {"timing": "partly", "linear feedback": "partly"},
+    ("PC standard", "pc-standard", {"timing": "partly", "linear feedback": "partly"},
      "local pre-times-post-error updates after inference settles; errors flow "
      "through W^T and f' within the network's own dynamics"),
-    ("PC fixed prediction", "fixed_prediction", {},
+    ("PC fixed prediction", "pc-fixed-prediction", {},
      "equals BP, but predictions must be held at their feedforward values during "
      "inference"),
-    ("PC Z-IL", "zil", {}, "equals BP, but each layer must learn at an exact "
+    ("PC Z-IL", "pc-zil", {}, "equals BP, but each layer must learn at an exact "
      "inference step (precise timing) and W^T is used"),
-    ("PC incremental", "incremental", {"timing": "yes", "linear feedback": "partly"},
+    ("PC incremental", "pc-incremental", {"timing": "yes", "linear feedback": "partly"},
      "values and weights change together at every step: no phases, no waiting "
      "for convergence"),
     ("soft-LIF spiking MLP", "spiking_mlp", {"spiking": "yes"},

@@ -30,18 +30,29 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from nengo_pc.results import read_record, save_figure  # noqa: E402
+from nengo_pc.rules import canonical  # noqa: E402
+
+
+def _entry(mapping, dataset, rule):
+    """``mapping["<dataset>/<rule>"]``, the rule under its registry name or the name a
+    record from before the registry used (``bp``, ``standard``, ...); None if absent."""
+    for key, value in mapping.items():
+        name, _, recorded = key.partition("/")
+        if name == dataset and canonical(recorded) == canonical(rule):
+            return value
+    return None
 
 
 def alignment_figure(record, out):
     """Plot the alignment history of every rule in ``record`` to the PNG ``out``."""
     datasets = record["config"]["datasets"]
-    rules = [r for r in record["config"]["rules"] if r != "bp"]
+    rules = [r for r in record["config"]["rules"] if canonical(r) != "bp-mse"]
     fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 3.6),
                              squeeze=False, sharey=True)
     styles = ["-", "--", ":"]
     for ax, name in zip(axes[0], datasets):
         for i, rule in enumerate(rules):
-            history = record["history"][f"{name}/{rule}"]
+            history = _entry(record["history"], name, rule)
             epochs = [h["epoch"] for h in history]
             per_layer = list(zip(*[h["alignment"] for h in history]))
             for layer, cosines in enumerate(per_layer):
@@ -65,10 +76,10 @@ def energy_figure(record, out):
     datasets = [d for d in record["config"]["datasets"] if f"{d}/initial" in traces]
     fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 3.6),
                              squeeze=False)
-    networks = [("initial", ":"), ("bp", "--"), ("standard", "-")]
+    networks = [("initial", ":"), ("bp-mse", "--"), ("pc-standard", "-")]
     for ax, name in zip(axes[0], datasets):
         for network, style in networks:
-            for i, trace in enumerate(traces.get(f"{name}/{network}", [])):
+            for i, trace in enumerate(_entry(traces, name, network) or []):
                 ax.semilogy(trace["energy"], style, color=f"C{i}",
                             label=f"{network}: step {trace['step_size']:g}, "
                                   f"gamma {trace['output_precision']:g}")

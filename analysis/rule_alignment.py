@@ -34,9 +34,10 @@ import numpy as np  # noqa: E402
 from nengo_pc.data import DATASETS, DISPLAY_NAMES  # noqa: E402
 from nengo_pc.results import save_figure, seed_records  # noqa: E402
 
-#: The rules plotted (records named ``<rule>_seed<k>.json``) and their titles.
+#: The rules plotted (records named ``<rule>_seed<k>.json``, registry names; older
+#: names are mapped by `nengo_pc.results.seed_records`) and their titles.
 RULES = {"fa": "FA", "dfa": "DFA", "eqprop": "EqProp", "chl": "CHL",
-         "standard": "PC standard", "incremental": "PC incremental"}
+         "pc-standard": "PC standard", "pc-incremental": "PC incremental"}
 
 
 def angles(records):

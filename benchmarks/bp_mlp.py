@@ -20,7 +20,10 @@ from nengo_pc import cli
 from nengo_pc.arch import mlp
 from nengo_pc.data import load_dataset
 from nengo_pc.results import emit_record, make_record
-from nengo_pc.train import BACKENDS, TrainConfig, evaluate, train_backprop
+from nengo_pc.training import TrainConfig, evaluate, train
+
+#: The two ways backprop fits the network: NengoDL and plain Keras.
+BACKENDS = ("nengo_dl", "keras")
 
 
 def run(args):
@@ -38,8 +41,8 @@ def run(args):
         for backend in args.backends:
             key = f"{name}/{backend}"
             t0 = time.perf_counter()
-            result = train_backprop(arch, data.train, config, backend=backend,
-                                    progress=not args.quiet)
+            result = train(arch, data.train, config, backend=backend,
+                           progress=not args.quiet)
             test = evaluate(arch, result.params, data.test, backend=backend)
             metrics[f"{key}/test_accuracy"] = test["accuracy"]
             metrics[f"{key}/test_loss"] = test["loss"]

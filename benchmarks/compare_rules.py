@@ -2,15 +2,19 @@
 
 The runs behind the comparison table (``analysis/comparison_table.py``). Each
 (data set, rule, seed) trains the rule's benchmark network (`nengo_pc.pc.settings.benchmark_arch`:
-784-500-500-10 ReLU for backprop and the PC variants) with `nengo_pc.pc.train.train_pc`
+784-500-500-10 ReLU for backprop and the PC variants) with `nengo_pc.training.train`
 and the rule's benchmark settings (`nengo_pc.pc.settings.benchmark_config`: the same
 optimiser, schedule, batch size and epochs for backprop and the PC variants; the
-baselines' own where they need them), tests it on the full test set and writes one run record,
-``<out-dir>/<dataset>/<rule>_seed<k>.json``, atomically when the run ends.
+baselines' own where they need them), tests it on the full test set and writes one run
+record, ``<out-dir>/<dataset>/<rule>_seed<k>.json`` (``<rule>`` the registry name of
+`nengo_pc.rules`), atomically when the run ends.
 
-Runs whose record exists are skipped, so the command can be stopped and started again
+Runs whose record exists (also under the rule's name before the registry, e.g.
+``zil_seed0.json``) are skipped, so the command can be stopped and started again
 (or spread over several sessions) without losing finished work; ``--force`` reruns
-them. Each record holds the test accuracy, seconds per epoch, the per-epoch history
+them. With ``--resume`` an interrupted run continues from its checkpoint
+(``<out-dir>/<dataset>/<rule>_seed<k>.checkpoint.npz``, written after every epoch
+and removed when the record is written) to the result of an uninterrupted run. Each record holds the test accuracy, seconds per epoch, the per-epoch history
 with the per-layer cosine of the rule's update with the backprop gradient, the full
 configuration, versions and machine.
 
@@ -31,8 +35,8 @@ from nengo_pc.data import DATASETS, load_dataset
 from nengo_pc.pc.settings import (
     ACTIVATION, BENCHMARK_RULES, HIDDEN, benchmark_arch, benchmark_config,
 )
-from nengo_pc.pc.train import evaluate_pc, train_pc
-from nengo_pc.results import make_record, read_record, write_json_atomic
+from nengo_pc.results import find_seed_record, make_record, read_record, write_json_atomic
+from nengo_pc.training import evaluate_rule, train
 
 
 def _log(message):
@@ -44,14 +48,17 @@ def record_path(out_dir, dataset, rule, seed):
     return Path(out_dir) / dataset / f"{rule}_seed{seed}.json"
 
 
-def run_one(arch, data, dataset, rule, seed, epochs=None, progress=True):
+def run_one(arch, data, dataset, rule, seed, epochs=None, progress=True,
+            checkpoint_path=None, resume=False):
     """Train and test one (data set, rule, seed); return its run record."""
     overrides = {} if epochs is None else {"epochs": epochs}
     config = benchmark_config(rule, seed=seed, dataset=dataset, **overrides)
     t0 = time.perf_counter()
-    result = train_pc(arch, data.train, config, progress=progress)
+    result = train(arch, data.train, config, checkpoint_path=checkpoint_path,
+                   resume=resume, progress=progress)
     t1 = time.perf_counter()
-    test = evaluate_pc(arch, result.params, data.test, config=config)
+    test = evaluate_rule(arch, result.params, data.test, rule,
+                         config.rule_options(arch))
     final = [c for c in result.history[-1]["alignment"] if c is not None]
     metrics = {
         "test_accuracy": test["accuracy"],
@@ -79,8 +86,9 @@ def run(args):
         for seed in args.seeds:
             for rule in args.rules:
                 path = record_path(args.out_dir, dataset, rule, seed)
-                if path.exists() and not args.force:
-                    read_record(path)  # a damaged record fails loudly here
+                existing = find_seed_record(args.out_dir, dataset, rule, seed)
+                if existing is not None and not args.force:
+                    read_record(existing)  # a damaged record fails loudly here
                     skipped += 1
                     continue
                 if data is None:
@@ -92,9 +100,12 @@ def run(args):
                             activation=args.activation or ACTIVATION)
                         if custom else benchmark_arch(rule))
                 _log(f"== {dataset} / {rule} / seed {seed}")
+                checkpoint = path.with_suffix(".checkpoint.npz")
                 record = run_one(arch, data, dataset, rule, seed, args.epochs,
-                                 progress=not args.quiet)
+                                 progress=not args.quiet, checkpoint_path=checkpoint,
+                                 resume=args.resume)
                 write_json_atomic(path, record)
+                checkpoint.unlink(missing_ok=True)  # superseded by the record
                 done += 1
                 _log(f"{dataset}/{rule}/seed {seed}: test accuracy "
                      f"{100 * record['metrics']['test_accuracy']:.2f}%, "
@@ -121,6 +132,8 @@ def main(argv=None):
     parser.add_argument("--out-dir", default="results/compare")
     parser.add_argument("--force", action="store_true",
                         help="rerun runs whose record exists")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue interrupted runs from their checkpoints")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--quiet", action="store_true")
     return run(parser.parse_args(argv))

@@ -1,9 +1,10 @@
 """Benchmark: predictive-coding rules against backprop on one MLP, data and optimiser.
 
 Trains the architecture (default 784-500-500-10, ReLU, He init) with each requested
-rule -- backprop (``bp``) and the PC variants ``zil``, ``fixed_prediction``,
-``standard`` and ``incremental`` -- on each requested data set, with
-`nengo_pc.pc.train.train_pc`: the same initial parameters, data order, squared-error
+rule -- backprop of the squared error (``bp-mse``) and the PC variants ``pc-zil``,
+``pc-fixed-prediction``, ``pc-standard`` and ``pc-incremental`` (registry names,
+`nengo_pc.rules`) -- on each requested data set, with `nengo_pc.training.train`
+(vectorised backend): the same initial parameters, data order, squared-error
 loss on one-hot targets, optimiser, learning-rate schedule and epochs for every rule.
 Only the inference options differ: the exact rules (Z-IL, fixed prediction) run at
 their exact defaults (step size 1, L steps), standard and incremental PC at the
@@ -20,7 +21,7 @@ the mean energy F per test example at every step of standard PC inference (outpu
 clamped to the label) on the initial network and on the bp- and standard-trained
 ones, for a few step sizes and output precisions (``--trace-steps``). ``targets``
 lists the goals of the benchmark and whether they were met. ``--params-dir`` keeps
-the trained networks (for `nengo_pc.pc.network` runs).
+the trained networks (for `nengo_pc.networks.inference` runs).
 
 Example (the settings of the reported run)::
 
@@ -39,10 +40,15 @@ import numpy as np
 
 from nengo_pc.arch import init_params, mlp, save_params
 from nengo_pc.data import DATASETS, load_dataset
-from nengo_pc.pc import VARIANTS, energy_trace
+from nengo_pc.pc import energy_trace
 from nengo_pc.pc.settings import ACTIVATION, COMMON, HIDDEN, MAX_SHIFT, RULE_OPTIONS
-from nengo_pc.pc.train import RULES, PCTrainConfig, evaluate_pc, time_steps, train_pc
 from nengo_pc.results import emit_record, make_record
+from nengo_pc.rules import names
+from nengo_pc.training import TrainConfig, evaluate_rule, train
+from nengo_pc.training.vectorised import time_steps
+
+#: The rules this benchmark compares: backprop of the squared error, the PC variants.
+RULES = ("bp-mse",) + names("pc")
 
 #: Goals: test accuracy of standard PC per data set, and how close the exact rules
 #: must stay to backprop (percentage points) and how fast Z-IL must be (x BP time).
@@ -52,12 +58,12 @@ ZIL_MAX_TIME_OVER_BP = 1.2
 
 
 def rule_configs(args, dataset):
-    """One `PCTrainConfig` per requested rule; only the inference options differ.
+    """One `TrainConfig` per requested rule; only the inference options differ.
 
     The augmentation is ``--max-shift`` if given, else the data set's `MAX_SHIFT`.
     """
-    base = PCTrainConfig(
-        rule="bp",
+    base = TrainConfig(
+        rule="bp-mse",
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.lr,
@@ -67,14 +73,14 @@ def rule_configs(args, dataset):
         seed=args.seed,
     )
     per_rule = {
-        "standard": dict(n_steps=args.standard_n_steps,
-                         step_size=args.standard_step_size,
-                         output_precision=args.standard_output_precision),
-        "incremental": dict(n_steps=args.incremental_n_steps,
-                            step_size=args.incremental_step_size,
-                            output_precision=args.incremental_output_precision),
+        "pc-standard": dict(n_steps=args.standard_n_steps,
+                            step_size=args.standard_step_size,
+                            output_precision=args.standard_output_precision),
+        "pc-incremental": dict(n_steps=args.incremental_n_steps,
+                               step_size=args.incremental_step_size,
+                               output_precision=args.incremental_output_precision),
     }
-    return {rule: dataclasses.replace(base, rule=rule, **per_rule.get(rule, {}))
+    return {rule: dataclasses.replace(base, rule=rule, options=per_rule.get(rule, {}))
             for rule in args.rules}
 
 
@@ -82,7 +88,7 @@ def _targets(metrics, datasets, rules):
     """The benchmark's goals with the measured values and whether each was met."""
     targets = []
     for name in datasets:
-        for rule in ("zil", "fixed_prediction"):
+        for rule in ("pc-zil", "pc-fixed-prediction"):
             key = f"{name}/{rule}/points_from_bp"
             if key in metrics:
                 targets.append({
@@ -91,7 +97,7 @@ def _targets(metrics, datasets, rules):
                     "value": metrics[key],
                     "met": abs(metrics[key]) <= EXACT_MAX_POINTS_FROM_BP,
                 })
-        key = f"{name}/standard/test_accuracy"
+        key = f"{name}/pc-standard/test_accuracy"
         if key in metrics and name in STANDARD_ACCURACY:
             targets.append({
                 "target": f"{name}: standard PC test accuracy >= "
@@ -99,7 +105,7 @@ def _targets(metrics, datasets, rules):
                 "value": metrics[key],
                 "met": metrics[key] >= STANDARD_ACCURACY[name],
             })
-        key = f"{name}/zil/time_over_bp_interleaved"
+        key = f"{name}/pc-zil/time_over_bp_interleaved"
         if key in metrics:
             targets.append({
                 "target": f"{name}: zil time per minibatch step (interleaved "
@@ -136,7 +142,7 @@ def run(args):
     arch = mlp(tuple(args.hidden), activation=args.activation)
     configs = {name: rule_configs(args, name) for name in args.datasets}
     # resolve (and check) every rule's options before spending time on training
-    options = {rule: c.inference_options(arch.n_layers)
+    options = {rule: c.rule_options(arch)
                for rule, c in configs[args.datasets[0]].items()}
     initial = init_params(arch, args.seed)  # the same start for every rule
 
@@ -151,10 +157,10 @@ def run(args):
         for rule, config in configs[name].items():
             key = f"{name}/{rule}"
             t0 = time.perf_counter()
-            result = train_pc(arch, train, config, params=initial,
-                              progress=not args.quiet)
+            result = train(arch, train, config, params=initial,
+                           progress=not args.quiet)
             t1 = time.perf_counter()
-            test = evaluate_pc(arch, result.params, data.test)
+            test = evaluate_rule(arch, result.params, data.test, rule)
             metrics[f"{key}/test_accuracy"] = test["accuracy"]
             metrics[f"{key}/test_loss"] = test["loss"]
             metrics[f"{key}/test_squared_error"] = test["squared_error"]
@@ -171,7 +177,7 @@ def run(args):
                 save_params(Path(args.params_dir) / f"{name}_{rule}.npz", arch,
                             result.params, dataset=name, rule=rule,
                             config=config.to_dict())
-            if args.trace_steps and rule in ("bp", "standard"):
+            if args.trace_steps and rule in ("bp-mse", "pc-standard"):
                 traces[key] = energy_traces(arch, result.params, data.test,
                                             args.trace_images, args.trace_steps)
             print(f"{key}: test accuracy {100 * test['accuracy']:.2f}%, "
@@ -184,10 +190,10 @@ def run(args):
                                   train.labels[:args.batch_size], params=initial)
         for rule, step in zip(configs[name], step_seconds):
             seconds[f"{name}/{rule}/step_interleaved"] = step
-        if "bp" in configs[name]:
-            bp_accuracy = metrics[f"{name}/bp/test_accuracy"]
+        if "bp-mse" in configs[name]:
+            bp_accuracy = metrics[f"{name}/bp-mse/test_accuracy"]
             for rule in configs[name]:
-                if rule == "bp":
+                if rule == "bp-mse":
                     continue
                 metrics[f"{name}/{rule}/points_from_bp"] = 100 * (
                     metrics[f"{name}/{rule}/test_accuracy"] - bp_accuracy)
@@ -195,7 +201,7 @@ def run(args):
                     suffix = "" if timing == "per_epoch" else "_interleaved"
                     metrics[f"{name}/{rule}/time_over_bp{suffix}"] = (
                         seconds[f"{name}/{rule}/{timing}"]
-                        / seconds[f"{name}/bp/{timing}"])
+                        / seconds[f"{name}/bp-mse/{timing}"])
 
     first = configs[args.datasets[0]]
     targets = _targets(metrics, args.datasets, list(first))
@@ -232,13 +238,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS),
                         choices=DATASETS)
-    parser.add_argument("--rules", nargs="+", default=["bp", *VARIANTS], choices=RULES,
-                        help="learning rules (default: bp and the PC variants; bp is "
-                             "the reference for "
-                             "the time ratios and accuracy differences)")
+    parser.add_argument("--rules", nargs="+", default=list(RULES), choices=RULES,
+                        help="learning rules (default: bp-mse and the PC variants; "
+                             "bp-mse is the reference for the time ratios and "
+                             "accuracy differences)")
     # defaults: the benchmark settings of nengo_pc.pc.settings (where each rule's
     # options are explained)
-    standard, incremental = RULE_OPTIONS["standard"], RULE_OPTIONS["incremental"]
+    standard, incremental = RULE_OPTIONS["pc-standard"], RULE_OPTIONS["pc-incremental"]
     parser.add_argument("--hidden", nargs="+", type=cli.positive_int,
                         default=list(HIDDEN), help="hidden layer widths")
     parser.add_argument("--activation", default=ACTIVATION,
@@ -252,7 +258,7 @@ def main(argv=None):
     parser.add_argument("--lr-schedule", default=COMMON["lr_schedule"],
                         choices=["constant", "cosine"])
     parser.add_argument("--optimizer", default=COMMON["optimizer"],
-                        choices=["adam", "sgd"])
+                        choices=["adam", "sgd", "momentum"])
     parser.add_argument("--max-shift", type=cli.nonnegative_int,
                         default=None,
                         help="random shifts of the training images, in pixels "

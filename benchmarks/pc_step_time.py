@@ -1,8 +1,10 @@
 """Benchmark: seconds per minibatch training step of every PC rule against backprop.
 
-Times one traced training step per rule (`nengo_pc.pc.train.time_steps`: rules run in
-turn, several rounds, median), so machine load affects all rules alike; prints one JSON
-run record with the ratio of each rule to backprop (``"bp"``, same loss and optimiser).
+Times one traced training step per rule (`nengo_pc.training.vectorised.time_steps`:
+rules run in turn, several rounds, median), so machine load affects all rules alike;
+prints one JSON run record with the ratio of each rule to backprop of the squared error
+(``bp-mse``, same loss and optimiser). Rules go by their registry names
+(`nengo_pc.rules`).
 The full accuracy benchmark is ``benchmarks/pc_mlp.py``.
 
 Example::
@@ -15,14 +17,27 @@ import argparse
 from nengo_pc import cli
 from nengo_pc.arch import mlp
 from nengo_pc.data import load_split
-from nengo_pc.pc.train import RULES, PCTrainConfig, time_steps
+from nengo_pc.pc.settings import RULE_OPTIONS
 from nengo_pc.results import emit_record, make_record
+from nengo_pc.training import TrainConfig
+from nengo_pc.training.vectorised import time_steps
+
+#: Rules timed by default: backprop of the squared error, the PC variants, FA, DFA
+#: (the energy-based rules need a bounded nonlinearity, see ``--activation``).
+DEFAULT_RULES = ("bp-mse", "pc-standard", "pc-fixed-prediction", "pc-zil",
+                 "pc-incremental", "fa", "dfa")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rules", nargs="+", default=list(RULES), choices=RULES)
+    from nengo_pc import rules as registry
+
+    choices = [r for r in registry.names() if "vectorised" in registry.get(r).backends]
+    parser.add_argument("--rules", nargs="+", default=list(DEFAULT_RULES),
+                        choices=choices)
     parser.add_argument("--hidden", nargs="+", type=cli.positive_int, default=[500, 500])
+    parser.add_argument("--activation", default="relu",
+                        choices=["relu", "tanh", "sigmoid"])
     parser.add_argument("--batch-size", type=cli.positive_int, default=100)
     parser.add_argument("--n-steps", type=cli.positive_int, default=20,
                         help="steps per rule and round")
@@ -30,14 +45,13 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
-    rules = ["bp"] + [r for r in args.rules if r != "bp"]
+    rules = ["bp-mse"] + [r for r in args.rules if r != "bp-mse"]
 
-    arch = mlp(tuple(args.hidden))
+    arch = mlp(tuple(args.hidden), activation=args.activation)
     batch = load_split("mnist", "test", args.data_dir).subset(args.batch_size)
-    # the same inference settings as benchmarks/pc_mlp.py
-    options = {"standard": {"n_steps": 5, "step_size": 0.05, "output_precision": 0.1},
-               "incremental": {"n_steps": 3, "step_size": 0.1}}
-    configs = [PCTrainConfig(rule=r, batch_size=args.batch_size, **options.get(r, {}))
+    # the same inference settings as the benchmarks (nengo_pc.pc.settings)
+    configs = [TrainConfig(rule=r, batch_size=args.batch_size,
+                           options=dict(RULE_OPTIONS.get(r, {})))
                for r in rules]
     seconds = time_steps(arch, configs, batch.images, batch.labels,
                          n_steps=args.n_steps, repeats=args.repeats)

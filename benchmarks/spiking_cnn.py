@@ -47,12 +47,12 @@ import numpy as np
 
 from nengo_pc import cli
 from nengo_pc.arch import ConvLayer, LIFParams, load_params, save_params, softlif_cnn
-from nengo_pc.convert import fold_input_gain, train_batch_norm
+from nengo_pc.convert import fold_input_gain
 from nengo_pc.data import Split, load_dataset
 from nengo_pc.energy import inference_costs, neuron_rates
 from nengo_pc.networks.presentation import Presentation
 from nengo_pc.results import emit_record, make_record
-from nengo_pc.train import TrainConfig, compare_with_reference, evaluate, train_backprop
+from nengo_pc.training import TrainConfig, compare_with_reference, evaluate, train
 
 
 def _log(message):
@@ -67,7 +67,7 @@ def run(args):
         train=data.train.subset(min(args.n_train or len(data.train), len(data.train))),
         test=data.test.subset(min(args.n_test, len(data.test))))
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
-                         learning_rate=args.lr, seed=args.seed)
+                         learning_rate=args.lr, max_shift=args.max_shift, seed=args.seed)
     seconds, metrics = {}, {}
     params_path = Path(args.params)
     if args.skip_training:
@@ -83,9 +83,9 @@ def run(args):
         checkpoint = params_path.with_name(params_path.stem + "_checkpoint.npz")
         if args.trainer == "keras-bn":
             # BN normalises the first layer's input currents itself: no input gain
-            result, _ = train_batch_norm(arch, data.train, config, progress=not args.quiet,
-                                         max_shift=args.max_shift,
-                                         checkpoint_path=checkpoint)
+            result = train(arch, data.train, config, backend="keras-bn",
+                           progress=not args.quiet, checkpoint_path=checkpoint,
+                           resume=args.resume)
             gain = None
             params = result.params
         else:
@@ -94,9 +94,9 @@ def run(args):
             gain = args.input_gain
             gained = Split(data.train.images * np.float32(gain), data.train.labels)
             # checkpoints hold the un-folded parameters (for inputs scaled by the gain)
-            result = train_backprop(arch, gained, config, backend=args.trainer,
-                                    progress=not args.quiet, checkpoint_path=checkpoint,
-                                    max_shift=args.max_shift)
+            result = train(arch, gained, config, backend=args.trainer,
+                           progress=not args.quiet, checkpoint_path=checkpoint,
+                           resume=args.resume)
             params = fold_input_gain(result.params, gain)
         seconds["train"] = time.perf_counter() - t0
         seconds["per_epoch"] = result.seconds_per_epoch
@@ -213,6 +213,8 @@ def main(argv=None):
     parser.add_argument("--eval-batch", type=cli.positive_int, default=250)
     parser.add_argument("--params", default="results/spiking_cnn_params.npz")
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted training from its checkpoint")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=None)
     parser.add_argument("--quiet", action="store_true")

@@ -32,7 +32,7 @@ from nengo_pc.data import load_dataset
 from nengo_pc.energy import hidden_rates, inference_costs
 from nengo_pc.networks.presentation import Presentation
 from nengo_pc.results import emit_record, make_record
-from nengo_pc.train import TrainConfig, compare_with_reference, evaluate, train_backprop
+from nengo_pc.training import TrainConfig, compare_with_reference, evaluate, train
 
 
 def _log(message):
@@ -51,7 +51,8 @@ def run(args):
     else:
         arch = softlif_mlp(tuple(args.hidden))
         t0 = time.perf_counter()
-        result = train_backprop(arch, data.train, config, progress=not args.quiet)
+        result = train(arch, data.train, config, backend="nengo_dl",
+                       progress=not args.quiet)
         seconds["train"] = time.perf_counter() - t0
         seconds["per_epoch"] = result.seconds_per_epoch
         params, history = result.params, result.history

@@ -1,11 +1,11 @@
 """Benchmark: spiking predictive-coding inference on MNIST (or Fashion-MNIST) with trained weights.
 
 Trains a 784-500-500-10 ``"lif"`` network with the vectorised PC trainer
-(`nengo_pc.pc.train.train_pc`, rule ``"zil"``: exact backprop of the squared error
+(`nengo_pc.training.train`, rule ``pc-zil``: exact backprop of the squared error
 through the soft-LIF curve) or loads ``--params``, then runs the spiking
-`~nengo_pc.pc.network.PredictiveCodingNetwork` (LIF activities, integrate-and-fire
+`~nengo_pc.networks.PredictiveCodingNetwork` (LIF activities, integrate-and-fire
 pairs for values and errors) in NengoDL with the output free
-(`nengo_pc.pc.spiking.spiking_inference`) and reports:
+(`nengo_pc.networks.spiking.spiking_inference`) and reports:
 
 * rate-mode accuracy: the network's rate-mode fixed point, the feedforward pass
   through the exact LIF curve (`nengo_pc.rates.forward`);
@@ -56,16 +56,16 @@ def _log(message):
 
 
 def _train(args, data):
-    from nengo_pc.pc.train import PCTrainConfig, train_pc
+    from nengo_pc.training import TrainConfig, train
 
     arch = mlp(tuple(args.hidden), activation="lif")
-    config = PCTrainConfig(rule="zil", epochs=args.epochs, batch_size=100,
-                           learning_rate=args.lr, seed=args.seed)
+    config = TrainConfig(rule="pc-zil", epochs=args.epochs, batch_size=100,
+                         learning_rate=args.lr, seed=args.seed)
     t0 = time.perf_counter()
-    result = train_pc(arch, data.train, config, progress=not args.quiet)
+    result = train(arch, data.train, config, progress=not args.quiet)
     seconds = {"train": time.perf_counter() - t0,
                "per_epoch": result.seconds_per_epoch}
-    save_params(args.params, arch, result.params, dataset=args.dataset, rule="zil",
+    save_params(args.params, arch, result.params, dataset=args.dataset, rule="pc-zil",
                 epochs=args.epochs)
     return arch, result.params, config.to_dict(), result.history, seconds
 

@@ -31,7 +31,7 @@ from nengo_pc.data import DATASETS, load_dataset
 from nengo_pc.pc.online_vectorised import train_online_vectorised
 from nengo_pc.pc.update_fidelity import update_fidelity
 from nengo_pc.results import emit_record, make_record
-from nengo_pc.train import log_progress
+from nengo_pc.training.evaluation import log_progress
 
 
 def stages(args, data):

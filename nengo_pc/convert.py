@@ -3,7 +3,8 @@
 Batch normalisation is a training device: in inference mode it is an affine map per
 unit (per channel for convolutions), so it folds into the weights and bias of the
 layer before it. Networks are therefore trained with BN as a Keras model built from
-the same `~nengo_pc.arch.Architecture` (`build_keras`, `train_batch_norm`), and
+the same `~nengo_pc.arch.Architecture` (`build_keras`; trained by the ``keras-bn``
+backend of `nengo_pc.training.backends`), and
 `fold_batch_norm` turns the trained model into plain `~nengo_pc.arch.Params` of that
 architecture, which the Nengo network runs in rate or spiking mode like any other.
 
@@ -25,13 +26,10 @@ per filter for convolutions, whose biases stay tied.
 """
 
 import math
-import sys
-import time
 
 import numpy as np
 
 from nengo_pc.arch import Architecture, Params, init_params
-from nengo_pc.rates import forward
 
 #: Momentum of the BN moving statistics. Keras' 0.99 averages over ~100 steps of a
 #: still-changing network; 0.9 tracks it closely enough for runs of a few epochs.
@@ -198,91 +196,3 @@ def fold_input_gain(params, gain):
     w0 = np.asarray(params.weights[0])
     weights = [(w0 * gain).astype(w0.dtype)] + [np.array(w) for w in params.weights[1:]]
     return Params(weights, [np.array(b) for b in params.biases])
-
-
-def train_batch_norm(arch, train, config, *, validation=None, params=None, progress=True,
-                     max_shift=0, checkpoint_path=None):
-    """Train ``arch`` with batch normalisation in Keras and fold it away.
-
-    Same loss, optimiser and data order as `nengo_pc.train.train_backprop` (one
-    numpy generator seeded with ``config.seed``; Adam with ``config``'s schedule).
-    LIF layers train through soft-LIF.
-
-    Parameters
-    ----------
-    arch : Architecture
-    train : nengo_pc.data.Split
-        Flattened training images and integer labels.
-    config : nengo_pc.train.TrainConfig
-    validation : nengo_pc.data.Split, optional
-        Classified after every epoch by the folded parameters in rate mode
-        (`nengo_pc.rates.forward`, exact rate curve): what the Nengo network will compute.
-    params : Params, optional
-        Initial weights and biases; default ``init_params(arch, config.seed)``.
-    progress : bool
-        One summary line per epoch on stderr.
-    max_shift : int
-        Augment every epoch's images with `random_shifts` of up to this many pixels
-        (convolutional architectures only; 0, the default, trains on the images as
-        they are). The shifts come from the same generator as the data order.
-    checkpoint_path : str or Path, optional
-        Where to write the folded parameters after every epoch (atomically, with
-        metadata ``epoch``).
-
-    Returns
-    -------
-    result : nengo_pc.train.TrainResult
-        ``params`` are the folded parameters.
-    model : tf.keras.Model
-        The trained model with its BN layers.
-    """
-    import tensorflow as tf
-
-    from nengo_pc.train import TrainResult, classification_metrics, make_optimizer
-
-    from nengo_pc.arch import save_params
-    from nengo_pc.data import random_shifts
-
-    n_used = (len(train) // config.batch_size) * config.batch_size
-    if n_used == 0:
-        raise ValueError(f"batch_size: {config.batch_size} is larger than the training "
-                         f"set ({len(train)} examples)")
-    if max_shift and not arch.conv:
-        raise ValueError("max_shift: shift augmentation needs an image-shaped input "
-                         "(a convolutional architecture)")
-    tf.random.set_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
-    t0 = time.perf_counter()
-    model = build_keras(arch, params, batch_norm=True,
-                        seed=config.seed)
-    model.compile(optimizer=make_optimizer(config, n_used // config.batch_size),
-                  loss=tf.losses.SparseCategoricalCrossentropy(from_logits=True))
-    build_seconds = time.perf_counter() - t0
-    history = []
-    for epoch in range(1, config.epochs + 1):
-        order = rng.permutation(len(train))[:n_used]
-        t0 = time.perf_counter()
-        images = train.images[order]
-        if max_shift:
-            images = random_shifts(images, arch.input_shape, max_shift, rng)
-        fit = model.fit(images, train.labels[order],
-                        batch_size=config.batch_size, epochs=1, shuffle=False, verbose=0)
-        loss = float(fit.history["loss"][-1])
-        entry = {"epoch": epoch, "loss": loss, "seconds": time.perf_counter() - t0}
-        if not math.isfinite(loss):
-            raise FloatingPointError(f"training loss became {loss} in epoch {epoch}; "
-                                     "try a smaller learning_rate")
-        if validation is not None:
-            metrics = classification_metrics(
-                forward(arch, fold_batch_norm(model, arch), validation.images),
-                validation.labels)
-            entry["val_accuracy"], entry["val_loss"] = metrics["accuracy"], metrics["loss"]
-        history.append(entry)
-        if checkpoint_path is not None:
-            save_params(checkpoint_path, arch, fold_batch_norm(model, arch), epoch=epoch)
-        if progress:
-            val = (f"  val acc {100 * entry['val_accuracy']:.2f}%"
-                   if "val_accuracy" in entry else "")
-            print(f"[keras+bn] epoch {epoch}/{config.epochs}  loss {loss:.4f}{val}  "
-                  f"{entry['seconds']:.1f} s", file=sys.stderr, flush=True)
-    return TrainResult(fold_batch_norm(model, arch), history, build_seconds), model

@@ -147,7 +147,7 @@ def inference_costs(arch, layer_rates, images, presentation):
     images : ndarray
         The test images; Poisson input fires at ``pixel * PoissonRateCode().max_rate``
         Hz, averaged per pixel over these images.
-    presentation : nengo_pc.nengo_net.Presentation
+    presentation : nengo_pc.networks.presentation.Presentation
         Presentation time and step.
 
     Returns

@@ -171,16 +171,34 @@ def seed_records(results_dir):
     """The records of a results directory laid out as ``<dataset>/<name>_seed<k>.json``
     (as ``benchmarks/compare_rules.py`` writes them), grouped by run.
 
+    Names of learning rules from before the registry (``zil``, ``bp``, ...) are read
+    as their registry names (`nengo_pc.rules.canonical`); the files keep theirs.
+
     Returns
     -------
     dict
         ``{(name, dataset): [record, ...]}``, records in path order (seed 0 first).
     """
+    from nengo_pc.rules import canonical
+
     groups = {}
     for path in sorted(Path(results_dir).glob("*/*_seed*.json")):
-        name = path.name.rsplit("_seed", 1)[0]
+        name = canonical(path.name.rsplit("_seed", 1)[0])
         groups.setdefault((name, path.parent.name), []).append(read_record(path))
     return groups
+
+
+def find_seed_record(results_dir, dataset, name, seed):
+    """The path of the ``<dataset>/<name>_seed<seed>.json`` record, also under a name
+    from before the registry that maps to ``name``; None if there is none."""
+    from nengo_pc.rules.registry import LEGACY_NAMES
+
+    folder = Path(results_dir) / dataset
+    for candidate in [name] + [old for old, new in LEGACY_NAMES.items() if new == name]:
+        path = folder / f"{candidate}_seed{seed}.json"
+        if path.exists():
+            return path
+    return None
 
 
 def save_figure(fig, path, dpi=120):

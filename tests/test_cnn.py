@@ -17,7 +17,7 @@ from nengo_pc.rates import forward
 from nengo_pc.data import Split
 from nengo_pc.networks.feedforward import FeedforwardNetwork, configure_nengo_dl
 from nengo_pc.networks.presentation import Presentation
-from nengo_pc.train import TrainConfig, evaluate, predict_logits, train_backprop
+from nengo_pc.training import TrainConfig, evaluate, predict_logits, train
 
 NETWORKS = Path(__file__).resolve().parents[1] / "networks"
 #: A small CNN with both paddings, odd strides and a dense hidden layer.
@@ -126,11 +126,11 @@ def trained_cnn(mnist_data):
     """
     gain = 10.0
     arch = softlif_cnn(conv=(ConvLayer(8, 5, 2), ConvLayer(16, 3, 2)))
-    train, validation = mnist_data.train.subset(2000), mnist_data.test.subset(300)
-    result = train_backprop(arch, Split(train.images * gain, train.labels),
-                            TrainConfig(epochs=3, batch_size=50, learning_rate=3e-3),
-                            validation=Split(validation.images * gain, validation.labels),
-                            progress=False)
+    subset, validation = mnist_data.train.subset(2000), mnist_data.test.subset(300)
+    result = train(arch, Split(subset.images * gain, subset.labels),
+                   TrainConfig(epochs=3, batch_size=50, learning_rate=3e-3),
+                   validation=Split(validation.images * gain, validation.labels),
+                   progress=False)
     result.params = fold_input_gain(result.params, gain)
     return arch, result
 

@@ -8,19 +8,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nengo_pc.pc.settings import COMMON, RULE_OPTIONS, benchmark_config
+from nengo_pc.pc.settings import (
+    BASELINE_TRAINING, COMMON, RULE_OPTIONS, benchmark_config,
+)
 from nengo_pc.results import make_record, read_record, write_json_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_benchmark_config_shares_everything_but_the_rule_options():
-    configs = {rule: benchmark_config(rule, seed=2) for rule in RULE_OPTIONS}
+    configs = {rule: benchmark_config(rule, seed=2) for rule in RULE_OPTIONS
+               if rule not in BASELINE_TRAINING}
+    assert set(configs) == {"bp-mse", "pc-standard", "pc-fixed-prediction", "pc-zil",
+                            "pc-incremental"}
     for rule, config in configs.items():
         assert config.rule == rule and config.seed == 2
+        assert config.options == RULE_OPTIONS[rule]
         for key, value in COMMON.items():
             assert getattr(config, key) == value
-    assert benchmark_config("standard", epochs=3).epochs == 3
+    assert benchmark_config("pc-standard", epochs=3).epochs == 3
+    assert benchmark_config("eqprop").options["beta"] == 0.2
     with pytest.raises(ValueError, match="rule"):
         benchmark_config("telepathy")
 
@@ -32,17 +39,20 @@ def _run(args, **kwargs):
 
 def test_compare_rules_runs_once_and_resumes(tmp_path):
     args = [ROOT / "benchmarks" / "compare_rules.py", "--datasets", "mnist", "--rules",
-            "bp", "zil", "--seeds", "0", "--epochs", "1", "--n-train", "300",
+            "bp-mse", "pc-zil", "--seeds", "0", "--epochs", "1", "--n-train", "300",
             "--hidden", "16", "--out-dir", tmp_path, "--quiet"]
     first = _run(args)
     assert first.returncode == 0, first.stderr
     assert "2 runs done, 0 already recorded" in first.stderr
-    bp = read_record(tmp_path / "mnist" / "bp_seed0.json")
-    zil = read_record(tmp_path / "mnist" / "zil_seed0.json")
+    bp = read_record(tmp_path / "mnist" / "bp-mse_seed0.json")
+    zil = read_record(tmp_path / "mnist" / "pc-zil_seed0.json")
     # Z-IL is exact backprop: same start, same data order, same accuracy
     assert zil["metrics"]["test_accuracy"] == bp["metrics"]["test_accuracy"]
     assert zil["metrics"]["final_alignment_min"] > 0.999
     assert bp["config"]["train"]["epochs"] == 1 and bp["config"]["n_train"] == 300
+    assert not list((tmp_path / "mnist").glob("*.checkpoint.npz"))  # removed
+    # a record under the rule's name from before the registry counts as done
+    (tmp_path / "mnist" / "pc-zil_seed0.json").rename(tmp_path / "mnist" / "zil_seed0.json")
     again = _run(args)
     assert again.returncode == 0, again.stderr
     assert "0 runs done, 2 already recorded" in again.stderr
@@ -77,6 +87,12 @@ def test_comparison_table_aggregates_seeds(tmp_path):
     assert "| yes |" in fa_line  # weight transport
     assert "| BP | - | not run | not run |" in result.stdout
     assert (tmp_path / "table.md").read_text().strip() == result.stdout.strip()
+    # records named before the registry ("zil") count as the rule's ("pc-zil")
+    write_json_atomic(tmp_path / "mnist" / "zil_seed0.json",
+                      _record("zil", "mnist", 0, 0.985))
+    result = _run([ROOT / "analysis" / "comparison_table.py", tmp_path])
+    assert "| PC Z-IL | - | 98.50 (n=1) | not run |" in result.stdout
+    (tmp_path / "mnist" / "zil_seed0.json").unlink()
     with open(out_csv) as f:
         rows = {row["method"]: row for row in csv.DictReader(f)}
     assert float(rows["FA"]["mnist_mean"]) == pytest.approx(98.0)

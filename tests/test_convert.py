@@ -1,16 +1,16 @@
-"""Batch-norm training in Keras, folding into plain parameters, and running the folded
-network spiking."""
+"""Batch-norm training in Keras (the ``keras-bn`` backend), folding into plain
+parameters, and running the folded network spiking."""
 
 import numpy as np
 import pytest
 
 from nengo_pc.arch import ConvLayer, init_params, softlif_cnn, softlif_mlp
-from nengo_pc.convert import (
-    build_keras, fold_batch_norm, forward, params_from_keras, train_batch_norm,
-)
+from nengo_pc.convert import build_keras, fold_batch_norm, params_from_keras
 from nengo_pc.data import random_shifts
 from nengo_pc.networks.presentation import Presentation
-from nengo_pc.train import TrainConfig, evaluate
+from nengo_pc.rates import forward
+from nengo_pc.training import TrainConfig, evaluate, train
+from nengo_pc.training.loop import read_checkpoint
 
 SMALL_CNN = dict(conv=(ConvLayer(8, 5, 2), ConvLayer(16, 3, 2, "same")), hidden=(32,))
 
@@ -48,15 +48,20 @@ def test_folded_equals_unfolded(arch):
     assert params_from_keras(model, arch).weights[0].shape == arch.weight_shapes[0]
 
 
-def test_batch_norm_cnn_folds_and_runs_spiking(mnist_data):
+def test_batch_norm_cnn_folds_and_runs_spiking(mnist_data, tmp_path):
     arch = softlif_cnn(**SMALL_CNN)
     validation = mnist_data.test.subset(300)
-    result, model = train_batch_norm(
+    checkpoint = tmp_path / "checkpoint.npz"
+    result = train(
         arch, mnist_data.train.subset(3000),
-        TrainConfig(epochs=4, batch_size=50, learning_rate=3e-3), validation=validation,
-        progress=False)
+        TrainConfig(epochs=4, batch_size=50, learning_rate=3e-3), backend="keras-bn",
+        validation=validation, checkpoint_path=checkpoint, progress=False)
     assert result.history[-1]["val_accuracy"] > 0.85, result.history
-    # trained statistics: folded == unfolded in inference mode
+    # trained statistics: folded == unfolded in inference mode (the unfolded model
+    # as the checkpoint holds it)
+    _, _, state, _ = read_checkpoint(checkpoint)
+    model = build_keras(arch, batch_norm=True)
+    model.set_weights([state[f"model/{i}"] for i in range(len(model.get_weights()))])
     x = validation.images[:50]
     np.testing.assert_allclose(build_keras(arch, result.params)(x),
                                model(x, training=False), atol=1e-5)

@@ -354,12 +354,12 @@ def test_settled_outputs_small_network():
 @pytest.fixture(scope="module")
 def trained_mnist(mnist_data):
     """A quickly trained 784-64-64-10 ReLU MLP (Keras backprop, 10,000 images)."""
-    from nengo_pc.train import TrainConfig, train_backprop
+    from nengo_pc.training import TrainConfig, train
 
     arch = mlp((64, 64))
-    result = train_backprop(arch, mnist_data.train.subset(10000),
-                            TrainConfig(epochs=1, batch_size=100), backend="keras",
-                            progress=False)
+    result = train(arch, mnist_data.train.subset(10000),
+                   TrainConfig(epochs=1, batch_size=100), backend="keras",
+                   progress=False)
     return arch, result.params
 
 

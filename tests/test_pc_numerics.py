@@ -9,6 +9,7 @@ bias vector, and the largest of those is reported (`max_rel_error`).
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -476,3 +477,14 @@ def test_divergence_warns():
         pc.weight_updates(
             weights, biases, x, y, "incremental", n_steps=50, learning_rate=1e3
         )
+
+
+def test_rising_energy_warns_naming_the_step_size():
+    """Standard inference that overshoots raises the energy: the updates are still
+    finite (here ~1e19) but meaningless, and the warning names the step size."""
+    weights, biases, x, y = make_mlp(WIDTHS[:4])
+    with pytest.warns(RuntimeWarning, match="energy rose .* step_size=10"):
+        pc.weight_updates(weights, biases, x, y, "standard", step_size=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pc.weight_updates(weights, biases, x, y, "standard")  # the default is stable

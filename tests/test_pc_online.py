@@ -207,15 +207,15 @@ def test_vectorised_rule_is_backprop_without_hidden_layers():
     common = dict(learning_rate=0.5, batch_size=20, n_samples=400, progress=False)
     linear = mlp((), "linear", n_in=4, n_out=2)
     pc, bp = (train_online_vectorised(linear, (x, y), rule=rule, **common)
-              for rule in ("pc", "backprop"))
-    assert pc.config["rule"] == "pc" and bp.config["rule"] == "backprop"
+              for rule in ("pc-online", "bp-mse"))
+    assert pc.config["rule"] == "pc-online" and bp.config["rule"] == "bp-mse"
     np.testing.assert_allclose(pc.params.weights[0], bp.params.weights[0], atol=1e-6)
     assert not np.allclose(pc.params.weights[0], init_params(linear, 0).weights[0],
                            atol=1e-3)
 
     hidden = mlp((8,), "tanh", n_in=4, n_out=2)
     pc, bp = (train_online_vectorised(hidden, (x, y), rule=rule, **common)
-              for rule in ("pc", "backprop"))
+              for rule in ("pc-online", "bp-mse"))
     w_pc, w_bp = pc.params.weights[0].ravel(), bp.params.weights[0].ravel()
     w_0 = init_params(hidden, 0).weights[0].ravel()
     change_pc, change_bp = w_pc - w_0, w_bp - w_0
@@ -312,7 +312,7 @@ def test_benchmark_record_resumes_and_plots(tmp_path, real_data, capsys):
     # larger steps); measured 50.0% -> 59.0% at 0.1
     (record,) = bench.main([*vectorised, "--backprop", "--learning-rate", "0.1",
                             "--output-precision", "2"])
-    assert record["config"]["online"]["rule"] == "backprop"
+    assert record["config"]["online"]["rule"] == "bp-mse"
     # the flag reaches the trainer (whose backprop rule has no use for it)
     assert record["config"]["online"]["output_precision"] == 2.0
     assert record["history"][-1]["accuracy"] > 0.5

@@ -1,4 +1,5 @@
-"""Minibatched training with predictive-coding rules (`nengo_pc.pc.train`).
+"""Minibatched training with predictive-coding rules (the vectorised backend of
+`nengo_pc.training`).
 
 The exactness of Z-IL and fixed prediction (equal to backprop for one batch, see
 `test_pc_numerics.py`) is carried through training here: the same initial
@@ -11,13 +12,8 @@ import numpy as np
 import pytest
 
 from nengo_pc.arch import LIFParams, init_params, load_params, mlp
-from nengo_pc.pc.train import (
-    RULES,
-    PCTrainConfig,
-    evaluate_pc,
-    time_steps,
-    train_pc,
-)
+from nengo_pc.training import TrainConfig, evaluate_rule, train
+from nengo_pc.training.vectorised import time_steps
 
 #: A small network, so that the exactness tests take seconds.
 SMALL = mlp((64, 32))
@@ -41,24 +37,25 @@ def small_train(mnist_data):
 @pytest.fixture(scope="module")
 def bp_small(small_train):
     """Backprop on 600 images: 2 epochs of 6 minibatches, Adam, cosine schedule."""
-    config = PCTrainConfig(rule="bp", epochs=2, batch_size=100, seed=3)
-    return config, train_pc(SMALL, small_train, config, progress=False)
+    config = TrainConfig(rule="bp-mse", epochs=2, batch_size=100, seed=3)
+    return config, train(SMALL, small_train, config, progress=False)
 
 
 @pytest.mark.parametrize(
     "options",
     [
-        {"rule": "zil"},
-        {"rule": "fixed_prediction", "step_size": 1.0, "n_steps": SMALL.n_layers},
+        {"rule": "pc-zil"},
+        {"rule": "pc-fixed-prediction",
+         "options": {"step_size": 1.0, "n_steps": SMALL.n_layers}},
         # more steps than layers change nothing, and gamma cancels at step size 1
-        {"rule": "fixed_prediction", "step_size": 1.0, "n_steps": 5,
-         "output_precision": 0.1},
+        {"rule": "pc-fixed-prediction",
+         "options": {"step_size": 1.0, "n_steps": 5, "output_precision": 0.1}},
     ],
 )
 def test_exact_rules_train_like_backprop(options, bp_small, small_train):
     config, bp = bp_small
-    result = train_pc(SMALL, small_train, dataclasses.replace(config, **options),
-                      progress=False)
+    result = train(SMALL, small_train, dataclasses.replace(config, **options),
+                   progress=False)
     start = init_params(SMALL, config.seed)
     assert _max_rel_diff(bp.params, start) > 1e-2  # the parameters did move
     # float32 rounding of the updates, carried through 12 Adam steps
@@ -72,11 +69,11 @@ def test_exact_rules_train_like_backprop(options, bp_small, small_train):
 
 def test_exact_with_sgd(small_train):
     """The equivalence does not depend on the optimiser."""
-    config = PCTrainConfig(rule="bp", epochs=1, batch_size=100, optimizer="sgd",
-                           learning_rate=0.05, lr_schedule="constant", seed=1)
-    bp = train_pc(SMALL, small_train, config, progress=False)
-    zil = train_pc(SMALL, small_train, dataclasses.replace(config, rule="zil"),
-                   progress=False)
+    config = TrainConfig(rule="bp-mse", epochs=1, batch_size=100, optimizer="sgd",
+                         learning_rate=0.05, lr_schedule="constant", seed=1)
+    bp = train(SMALL, small_train, config, progress=False)
+    zil = train(SMALL, small_train, dataclasses.replace(config, rule="pc-zil"),
+                progress=False)
     assert _max_rel_diff(zil.params, bp.params) < 1e-5
 
 
@@ -87,12 +84,12 @@ def test_standard_pc_learns_mnist(mnist_data):
     threshold leaves a margin of 3.5 points.
     """
     arch = mlp()
-    config = PCTrainConfig(rule="standard", epochs=4, batch_size=100, seed=0)
-    result = train_pc(arch, mnist_data.train.subset(2000), config,
-                      validation=mnist_data.test.subset(1000), progress=False)
+    config = TrainConfig(rule="pc-standard", epochs=4, batch_size=100, seed=0)
+    result = train(arch, mnist_data.train.subset(2000), config,
+                   validation=mnist_data.test.subset(1000), progress=False)
     losses = [h["loss"] for h in result.history]
     assert losses[-1] < 0.5 * losses[0]
-    metrics = evaluate_pc(arch, result.params, mnist_data.test)
+    metrics = evaluate_rule(arch, result.params, mnist_data.test, "pc-standard")
     assert metrics["n_examples"] == 10000
     assert metrics["accuracy"] > 0.85
     # inexact, but close to the BP gradient direction
@@ -106,16 +103,13 @@ def test_standard_pc_learns_mnist(mnist_data):
 @pytest.mark.parametrize(
     "field, value",
     [
-        ("rule", "backprop"),
+        ("rule", "standard"),
         ("epochs", 0),
         ("batch_size", 2.5),
         ("learning_rate", -1e-3),
         ("learning_rate", float("nan")),
         ("lr_schedule", "step"),
         ("optimizer", "rmsprop"),
-        ("n_steps", 0),
-        ("step_size", 0.0),
-        ("output_precision", float("inf")),
         ("seed", -1),
         ("max_shift", -1),
         ("max_shift", 1.5),
@@ -123,75 +117,84 @@ def test_standard_pc_learns_mnist(mnist_data):
 )
 def test_config_errors_name_the_field(field, value):
     with pytest.raises(ValueError, match=f"^{field}: "):
-        PCTrainConfig(**{field: value})
+        TrainConfig(**{"rule": "pc-standard", field: value})
+
+
+@pytest.mark.parametrize("option, value", [
+    ("n_steps", 0), ("step_size", 0.0), ("output_precision", float("inf"))])
+def test_rule_option_errors_name_the_option(option, value):
+    with pytest.raises(ValueError, match=f"^{option}: "):
+        TrainConfig(rule="pc-standard", options={option: value})
 
 
 def test_shift_augmentation(small_train):
     """Shifted images change training, reproducibly, for every rule alike."""
-    config = PCTrainConfig(rule="bp", epochs=2, batch_size=100, max_shift=1, seed=3)
-    bp = train_pc(SMALL, small_train, config, progress=False)
-    unshifted = train_pc(SMALL, small_train, dataclasses.replace(config, max_shift=0),
-                         progress=False)
+    config = TrainConfig(rule="bp-mse", epochs=2, batch_size=100, max_shift=1, seed=3)
+    bp = train(SMALL, small_train, config, progress=False)
+    unshifted = train(SMALL, small_train, dataclasses.replace(config, max_shift=0),
+                      progress=False)
     assert _max_rel_diff(bp.params, unshifted.params) > 1e-3
     # the exact rule sees the same shifted minibatches as backprop
-    zil = train_pc(SMALL, small_train, dataclasses.replace(config, rule="zil"),
-                   progress=False)
+    zil = train(SMALL, small_train, dataclasses.replace(config, rule="pc-zil"),
+                progress=False)
     assert _max_rel_diff(zil.params, bp.params) < 1e-5
-    with pytest.raises(ValueError, match="^max_shift: .*28 x 28"):
+    with pytest.raises(ValueError, match="^max_shift: .*square images"):
         from nengo_pc.data import Split
 
-        tiny = Split(np.zeros((10, 16), np.float32), np.zeros(10, np.int64))
-        train_pc(mlp((8,), n_in=16), tiny, dataclasses.replace(config, batch_size=5),
-                 progress=False)
+        tiny = Split(np.zeros((10, 15), np.float32), np.zeros(10, np.int64))
+        train(mlp((8,), n_in=15), tiny, dataclasses.replace(config, batch_size=5),
+              progress=False)
 
 
 def test_invalid_combinations(small_train):
     with pytest.raises(ValueError, match="n_steps"):  # Z-IL needs one step per layer
-        train_pc(SMALL, small_train, PCTrainConfig(rule="zil", n_steps=2),
-                 progress=False)
+        train(SMALL, small_train, TrainConfig(rule="pc-zil", options={"n_steps": 2}),
+              progress=False)
     with pytest.raises(ValueError, match="^arch: .*default LIFParams"):
-        train_pc(mlp((8,), activation="lif", lif=LIFParams(tau_ref=0.004)), small_train,
-                 PCTrainConfig(), progress=False)
+        train(mlp((8,), activation="lif", lif=LIFParams(tau_ref=0.004)), small_train,
+              TrainConfig(rule="pc-standard"), progress=False)
     with pytest.raises(ValueError, match="batch_size"):
-        train_pc(SMALL, small_train, PCTrainConfig(batch_size=1000), progress=False)
-    assert set(RULES) == {"bp", "standard", "fixed_prediction", "zil", "incremental",
-                          "fa", "dfa", "eqprop", "chl"}
+        train(SMALL, small_train, TrainConfig(rule="pc-standard", batch_size=1000),
+              progress=False)
+    with pytest.raises(ValueError, match="^backend: rule pc-standard runs on"):
+        train(SMALL, small_train, TrainConfig(rule="pc-standard"), backend="keras",
+              progress=False)
 
 
 def test_checkpoint_written_each_epoch(tmp_path, small_train, monkeypatch):
-    import nengo_pc.pc.train as pc_train
+    import nengo_pc.training.loop as loop
 
     saved = []
-    original = pc_train.save_params
+    original = loop.write_checkpoint
 
-    def recording_save(path, arch, params, **metadata):
-        original(path, arch, params, **metadata)
+    def recording_write(path, arch, params, state, **metadata):
+        original(path, arch, params, state, **metadata)
         saved.append(load_params(path)[2]["epoch"])
 
-    monkeypatch.setattr(pc_train, "save_params", recording_save)
+    monkeypatch.setattr(loop, "write_checkpoint", recording_write)
     path = tmp_path / "ckpt.npz"
-    config = PCTrainConfig(rule="incremental", epochs=2, batch_size=100, n_steps=5,
-                           seed=1)
-    result = train_pc(SMALL, small_train, config, checkpoint_path=path,
-                      progress=False)
+    config = TrainConfig(rule="pc-incremental", epochs=2, batch_size=100,
+                         options={"n_steps": 5}, seed=1)
+    result = train(SMALL, small_train, config, checkpoint_path=path, progress=False)
     assert saved == [1, 2]
     arch, params, meta = load_params(path)
-    assert arch == SMALL and meta == {"epoch": 2, "rule": "incremental"}
+    assert arch == SMALL and meta["epoch"] == 2 and meta["rule"] == "pc-incremental"
     for a, b in zip(params.weights + params.biases,
                     result.params.weights + result.params.biases):
         np.testing.assert_array_equal(a, b)
 
 
 def test_divergence_is_reported(small_train):
-    config = PCTrainConfig(rule="standard", epochs=2, batch_size=100, optimizer="sgd",
-                           learning_rate=1e30, lr_schedule="constant", n_steps=3)
+    config = TrainConfig(rule="pc-standard", epochs=2, batch_size=100,
+                         optimizer="sgd", learning_rate=1e30, lr_schedule="constant",
+                         options={"n_steps": 3})
     with pytest.raises(FloatingPointError, match="epoch 1.*learning_rate"):
-        train_pc(SMALL, small_train, config, progress=False)
+        train(SMALL, small_train, config, progress=False)
 
 
 def test_time_steps(small_train):
-    configs = [PCTrainConfig(rule="bp", batch_size=50),
-               PCTrainConfig(rule="zil", batch_size=50)]
+    configs = [TrainConfig(rule="bp-mse", batch_size=50),
+               TrainConfig(rule="pc-zil", batch_size=50)]
     images, labels = small_train.images[:50], small_train.labels[:50]
     seconds = time_steps(SMALL, configs, images, labels, n_steps=2, repeats=2)
     assert len(seconds) == 2 and all(s > 0 for s in seconds)

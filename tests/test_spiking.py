@@ -8,17 +8,16 @@ from nengo_pc.arch import LIFParams, softlif_mlp
 from nengo_pc.networks.feedforward import FeedforwardNetwork, make_synapse
 from nengo_pc.networks.presentation import Presentation
 from nengo_pc.rates import forward
-from nengo_pc.train import TrainConfig, evaluate, train_backprop
+from nengo_pc.training import TrainConfig, evaluate, train
 
 
 @pytest.fixture(scope="module")
 def trained(mnist_data):
     """784-128-10 soft-LIF MLP trained for 5 epochs on 3,000 MNIST images."""
     arch = softlif_mlp((128,))
-    result = train_backprop(arch, mnist_data.train.subset(3000),
-                            TrainConfig(epochs=5, batch_size=100, learning_rate=3e-3,
-                                        seed=0),
-                            validation=mnist_data.test.subset(500), progress=False)
+    result = train(arch, mnist_data.train.subset(3000),
+                   TrainConfig(epochs=5, batch_size=100, learning_rate=3e-3, seed=0),
+                   validation=mnist_data.test.subset(500), progress=False)
     return arch, result
 
 
@@ -54,7 +53,7 @@ def test_spiking_nengo_dl_matches_reference_simulator(trained, mnist_data):
     arch, result = trained
     test = mnist_data.test.subset(20)
     presentation = Presentation(n_steps=60, synapse="lowpass")
-    from nengo_pc.train import predict_logits
+    from nengo_pc.training import predict_logits
 
     dl_logits = predict_logits(arch, result.params, test.images, batch_size=20,
                                presentation=presentation)
@@ -102,7 +101,7 @@ def test_spiking_needs_lif(mnist_data):
 def test_nengo_dl_and_reference_simulator_agree():
     from nengo_pc.arch import init_params
     from nengo_pc.data import Split
-    from nengo_pc.train import compare_with_reference
+    from nengo_pc.training import compare_with_reference
 
     arch = softlif_mlp((8,), n_in=6, n_out=3)
     params = init_params(arch, 0)

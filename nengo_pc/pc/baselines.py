@@ -63,7 +63,7 @@ def random_feedback(sizes, rule, seed, dtype=np.float32):
     rule : str
         ``"fa"`` or ``"dfa"``.
     seed : int or sequence of int
-        Seed of the numpy generator (`nengo_pc.pc.train` uses ``[config.seed, 2]``,
+        Seed of the numpy generator (`nengo_pc.rules.alignment` uses ``[seed, 2]``,
         a stream of its own, so the forward weights do not depend on it).
     dtype : numpy dtype
         Floating point type.

@@ -232,7 +232,9 @@ def weight_updates(
     Warns
     -----
     RuntimeWarning
-        If an update is not finite (inference or in-place learning diverged).
+        If an update is not finite (inference or in-place learning diverged), or
+        (``"standard"``) if inference raised the energy instead of lowering it,
+        naming the step size.
     """
     check_choice("variant", variant, VARIANTS)
     check_choice("activation", activation, ACTIVATIONS)
@@ -256,7 +258,33 @@ def weight_updates(
             "inference (step_size) or in-place learning (learning_rate) diverged",
             RuntimeWarning,
         )
+    elif variant == "standard":
+        _warn_if_energy_rose(weights, biases, x, y, activation, options)
     return updates
+
+
+def _warn_if_energy_rose(weights, biases, x, y, activation, options):
+    """Warn, naming the step size, when standard inference raised the energy.
+
+    Standard inference is gradient descent on the energy F from the feedforward
+    point; F rising over the steps means the steps overshoot (divergence), and the
+    updates read from those values are meaningless even while still finite.
+    """
+    trace = core.energy_trace(
+        [tf.constant(w) for w in weights], [tf.constant(b) for b in biases],
+        tf.constant(x), tf.constant(y), get_activation(activation),
+        options["n_steps"], options["step_size"], options["output_precision"],
+    ).numpy()
+    start, end = float(trace[0]), float(trace[-1])
+    # rounding may raise a converged energy by a few ulps; divergence is not subtle
+    if not np.isfinite(end) or end > start * (1 + 1e-3) + 1e-12:
+        warnings.warn(
+            f"weight_updates: standard inference diverged: the energy rose from "
+            f"{start:.3g} to {end:.3g} in {options['n_steps']} steps of step_size="
+            f"{options['step_size']:g}; use a smaller step_size (stable below about "
+            f"2 / (1 + ||f' W||^2) of the layer above)",
+            RuntimeWarning,
+        )
 
 
 def backprop_updates(weights, biases, x, y, activation="tanh"):

@@ -117,7 +117,7 @@ import numpy as np
 
 from nengo_pc.arch import Architecture, Params, init_params, load_params, save_params
 from nengo_pc.rates import forward
-from nengo_pc.train import check_split, log_progress
+from nengo_pc.training.evaluation import check_split, log_progress
 
 #: Ways of feeding the input image to the network.
 INPUT_CODINGS = ("constant", "poisson")

@@ -7,11 +7,14 @@
 
 Both compose like `nengo.networks.EnsembleArray`. Submodules: `pairs` (pair coding,
 slope gates), `presentation` (showing images to a spiking feedforward network),
-`inference` and `spiking` (running the PC network on data sets in NengoDL).
+`inference` and `spiking` (running the PC network on data sets in NengoDL),
+`learning` (`LocalPC`, the local PC rule as a Nengo learning rule).
 Importing this package imports Nengo, not TensorFlow or NengoDL.
 """
 
 from nengo_pc.networks.feedforward import FeedforwardNetwork, make_synapse, neuron_type
+from nengo_pc.networks.learning import LocalPC
 from nengo_pc.networks.pc import PredictiveCodingNetwork
 
-__all__ = ["FeedforwardNetwork", "PredictiveCodingNetwork", "make_synapse", "neuron_type"]
+__all__ = ["FeedforwardNetwork", "LocalPC", "PredictiveCodingNetwork", "make_synapse",
+           "neuron_type"]

@@ -1,7 +1,7 @@
 """Installation of nengo-pc.
 
-The stack is pinned exactly; the README's "Dependency stack" section records the
-measurements behind each pin (see also ../shared/STACK.md).
+The stack is pinned exactly; docs/stack.md records the measurements behind each pin
+and the command that repeats them (benchmarks/stack_check.py).
 """
 
 import re
@@ -27,13 +27,18 @@ setup(
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["nengo_pc", "nengo_pc.*"]),
     install_requires=[
-        # TensorFlow 2.12 is the newest release NengoDL 3.6.0 imports unpatched and the
-        # oldest with Python 3.11 wheels; 2.16+ ships Keras 3, which NengoDL cannot use.
-        "tensorflow==2.12.1",
+        # TensorFlow 2.16+ ships Keras 3; NengoDL 3.6.0 (its last release) needs Keras 2,
+        # which tf-keras of the same minor version provides (nengo_pc/compat.py).
+        # 2.19 is the newest on which NengoDL's own tests and this suite all pass.
+        "tensorflow==2.19.1",
+        "tf-keras==2.19.0",
+        # nengo 4.x fails NengoDL 3.6's LinearFilter tests; nengo 3.2 needs numpy < 2
         "nengo==3.2.0",
         "nengo-dl==3.6.0",
-        # TensorFlow 2.12 requires numpy < 1.25
-        "numpy==1.24.3",
+        "numpy==1.26.4",
+        # Nengo's sparse transforms (the PC network's pair wiring) use scipy; without it
+        # Nengo falls back to dense matrices with a warning
+        "scipy==1.17.1",
         "matplotlib==3.10.9",
     ],
     extras_require={

@@ -117,6 +117,7 @@ import numpy as np
 
 from nengo_pc.arch import Architecture, Params, init_params, load_params, save_params
 from nengo_pc.rates import forward
+from nengo_pc.training.loop import SampleStream
 from nengo_pc.training.evaluation import check_split, log_progress
 
 #: Ways of feeding the input image to the network.
@@ -390,31 +391,6 @@ def minibatches(batch_size, n_samples, epochs, n_train):
         raise ValueError(
             f"n_samples: {n_samples} is less than one minibatch ({batch_size})")
     return batch_size, n_batches
-
-
-class _SampleStream:
-    """The training images in presentation order: pass p is a permutation drawn
-    from ``[seed, 2, p]``, so the images at any sample index are known without
-    replaying the run (what makes resuming exact)."""
-
-    def __init__(self, n, seed):
-        self.n, self.seed = n, seed
-        self._cache = {}
-
-    def _permutation(self, p):
-        if p not in self._cache:
-            if len(self._cache) > 1:  # a batch spans at most two passes
-                self._cache.pop(min(self._cache))
-            self._cache[p] = np.random.default_rng([self.seed, 2, p]).permutation(
-                self.n)
-        return self._cache[p]
-
-    def indices(self, start, count):
-        """Indices of the images at sample positions ``start .. start + count - 1``."""
-        positions = np.arange(start, start + count)
-        passes, offsets = np.divmod(positions, self.n)
-        return np.array([self._permutation(p)[i] for p, i in zip(passes, offsets)],
-                        dtype=np.int64)
 
 
 class _LearningSchedule:
@@ -825,7 +801,7 @@ def train_online(
                                 solver=nengo.solvers.NoSolver(pair_encoders(sizes[-1])))
         net.config[out_probe].keep_history = True
 
-    stream = _SampleStream(len(train_x), seed)
+    stream = SampleStream(len(train_x), seed)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="No GPU support detected")
         sim = nengo_dl.Simulator(net, dt=dt, minibatch_size=batch_size, seed=seed,

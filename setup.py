@@ -26,6 +26,8 @@ setup(
     license="MIT",
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["nengo_pc", "nengo_pc.*"]),
+    # trained parameters of the networks/ scripts (nengo_pc.pretrained)
+    package_data={"nengo_pc.pretrained": ["*.npz"]},
     install_requires=[
         # TensorFlow 2.16+ ships Keras 3; NengoDL 3.6.0 (its last release) needs Keras 2,
         # which tf-keras of the same minor version provides (nengo_pc/compat.py).

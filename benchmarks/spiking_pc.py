@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from nengo_pc import cli
-from nengo_pc.arch import load_params, mlp, save_params
+from nengo_pc.arch import BENCHMARK_PAIR_AMPLITUDE, load_params, mlp, save_params
 from nengo_pc.data import DATASETS, load_dataset
 from nengo_pc.networks.pc import SPIKING_SYNAPSE
 from nengo_pc.networks.spiking import (
@@ -47,7 +47,7 @@ from nengo_pc.rates import forward
 from nengo_pc.results import make_record, write_json_atomic
 
 #: Pair amplitude of the headline record (results/bench_spiking_pc.json).
-HEADLINE_PAIR_AMPLITUDE = 5e-4
+HEADLINE_PAIR_AMPLITUDE = BENCHMARK_PAIR_AMPLITUDE
 
 #: Populations whose spikes are averaged into the reported firing rates.
 RATE_GROUPS = ("value", "error", "activity", "feedback")

@@ -214,8 +214,14 @@ def _add_evaluate(sub):
                     "network, in rate or spiking mode, writing evaluate.json next to "
                     "them (or to --out).",
     )
-    evaluate.add_argument("--run-dir", type=existing_dir, required=True,
-                          help="directory written by 'nengo-pc train'")
+    from nengo_pc import pretrained
+
+    source = evaluate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run-dir", type=existing_dir, default=None,
+                        help="directory written by 'nengo-pc train'")
+    source.add_argument("--pretrained", default=None, choices=pretrained.names(),
+                        help="the parameters shipped with the package for a "
+                             "networks/ script: " + ", ".join(pretrained.names()))
     evaluate.add_argument("--dataset", default=None, choices=DATASETS,
                           help="data set (default: the one the run was trained on)")
     evaluate.add_argument("--split", default="test", choices=("test", "train"),
@@ -262,7 +268,8 @@ def _add_evaluate(sub):
     evaluate.add_argument("--seed", type=nonnegative_int, default=0,
                           help="simulator seed (default: 0)")
     evaluate.add_argument("--out", default=None, type=_nonempty,
-                          help="record path (default: RUN_DIR/evaluate.json)")
+                          help="record path (default: RUN_DIR/evaluate.json; with "
+                               "--pretrained, evaluate-NAME.json here)")
     _add_data_options(evaluate)
     evaluate.set_defaults(func=_evaluate)
 
@@ -311,6 +318,10 @@ def main(argv=None):
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
+        if args.command in ("train", "evaluate"):
+            from nengo_pc.tf_startup import import_tensorflow_quietly
+
+            import_tensorflow_quietly()
         args.func(args)
     except UsageError as err:
         parser.exit(2, f"nengo-pc {args.command}: error: {err}\n")

@@ -366,8 +366,8 @@ def evaluate_settings(args, arch, rule):
     return free_phase
 
 
-def _check_out(args, run_dir):
-    out = Path(args.out).expanduser() if args.out else Path(run_dir) / "evaluate.json"
+def _check_out(args, default):
+    out = Path(args.out).expanduser() if args.out else Path(default)
     if out.is_dir():
         raise UsageError(f"--out: {out} is a directory; give a file name")
     _writable_dir("--out", out.parent)
@@ -378,10 +378,21 @@ def run_evaluate(args):
     """``nengo-pc evaluate``: classify a split with a run's parameters."""
     from nengo_pc.results import make_record, write_json_atomic
 
-    arch, params, meta, params_path = _load_run(args.run_dir)
+    if args.pretrained is not None:
+        from nengo_pc import pretrained
+
+        try:
+            arch, params, meta = pretrained.load(args.pretrained)
+        except FileNotFoundError as err:
+            raise UserError(f"--pretrained {args.pretrained}: {err}") from None
+        params_path = pretrained.path(args.pretrained)
+        default_out = Path.cwd() / f"evaluate-{args.pretrained}.json"
+    else:
+        arch, params, meta, params_path = _load_run(args.run_dir)
+        default_out = Path(args.run_dir) / "evaluate.json"
     rule, options = _rule_of(meta)
     free_phase = evaluate_settings(args, arch, rule)
-    out = _check_out(args, args.run_dir)
+    out = _check_out(args, default_out)
     dataset = args.dataset or meta.get("dataset", "mnist")
     from nengo_pc.data import load_dataset
 
@@ -406,7 +417,8 @@ def run_evaluate(args):
     seconds = metrics["seconds"]
     record = make_record(
         "evaluate",
-        config={"run_dir": str(args.run_dir), "params": str(params_path),
+        config={"run_dir": None if args.run_dir is None else str(args.run_dir),
+                "pretrained": args.pretrained, "params": str(params_path),
                 "rule": rule, "architecture": arch.to_dict(), "dataset": dataset,
                 "split": args.split, "n_examples": len(split), "network": args.network,
                 "mode": args.mode, "batch_size": batch_size, "data_dir": args.data_dir,

@@ -3,8 +3,9 @@
 nengo-gui imports a script to build its ``model``; that must work on a fresh checkout
 (no trained parameters, maybe no data) and must be quick. Every script therefore loads
 its inputs the same way, defined here once: trained parameters if a file exists
-(``$NENGO_PC_PARAMS``, else ``runs/<name>/params.npz`` next to ``networks/``), else
-the default architecture untrained; the first test images if the data are on disk
+(``$NENGO_PC_PARAMS``, else ``runs/<name>/params.npz`` next to ``networks/``, else
+the parameters shipped with the package, `nengo_pc.pretrained`), else the default
+architecture untrained; the first test images if the data are on disk
 (never a download), else blank images. Each fallback prints a note naming what is
 missing and how to provide it. `ImageDisplay` shows the current input image in
 nengo-gui.
@@ -46,8 +47,9 @@ def trained_params(name, default_arch, candidates):
     default_arch : callable
         Returns the `~nengo_pc.arch.Architecture` to build when no file exists.
     candidates : sequence of path-like
-        Parameter files (`nengo_pc.arch.save_params` format) in order of preference;
-        ``$NENGO_PC_PARAMS``, when set, replaces them.
+        Parameter files (`nengo_pc.arch.save_params` format) in order of preference,
+        before the shipped ones of ``name`` (`nengo_pc.pretrained`);
+        ``$NENGO_PC_PARAMS``, when set, replaces them all.
 
     Returns
     -------
@@ -55,15 +57,21 @@ def trained_params(name, default_arch, candidates):
     params : Params or None
         None: untrained (a note says so).
     """
+    from nengo_pc import pretrained  # noqa: PLC0415
+
     env = os.environ.get("NENGO_PC_PARAMS")
     paths = [Path(env)] if env else [Path(p) for p in candidates]
     for path in paths:
         if path.is_file():
             arch, params, _ = load_params(path)
             return arch, params
-    note(name, f"no trained parameters at {', '.join(str(p) for p in paths)}: the "
-               f"network is untrained (train it with the nengo-pc command, or set "
-               f"NENGO_PC_PARAMS to a params.npz)")
+    if env is None and name in pretrained.names() and pretrained.available(name):
+        arch, params, _ = pretrained.load(name)
+        return arch, params
+    note(name, f"no trained parameters at {', '.join(str(p) for p in paths)}"
+               + ("" if env else " nor shipped ones") + ": the network is untrained "
+               "(train it with the nengo-pc command, or set NENGO_PC_PARAMS to a "
+               "params.npz)")
     return default_arch(), None
 
 

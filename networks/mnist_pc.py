@@ -10,9 +10,10 @@ with the output free (mode ``"free"``), so ``model.pc.output`` (probed by
 ``model.pc.target``; to watch the output clamped to it, drive ``model.pc.clamp``
 with 1 (e.g. ``model.pc.mode = "clamped"`` in the GUI editor).
 
-The parameters come from ``runs/mnist-pc/params.npz`` (or ``$NENGO_PC_PARAMS``),
-written by the ``nengo-pc`` command; without them the network is untrained (with a
-note). Images come from ``$NENGO_PC_DATA`` (blank images, with a note, without it).
+The parameters come from ``$NENGO_PC_PARAMS``, else ``runs/mnist-pc/params.npz``
+(your own ``nengo-pc train`` run), else the trained ones shipped with the package
+(`nengo_pc.pretrained`). Images come from ``$NENGO_PC_DATA`` (blank images, with a
+note, without it).
 """
 
 import nengo

@@ -10,15 +10,17 @@ errors, lowpass synapses); its ensembles are also ``model.value_1``,
 each with the output free (mode ``"sweep"``: every value integrates its prediction
 error, top-down feedback off; see `nengo_pc.networks.spiking`).
 
-The parameters come from ``results/spiking_pc_params.npz`` (the spiking PC
-benchmark's), else ``runs/mnist-pc-spiking/params.npz`` (the ``nengo-pc`` command),
-or ``$NENGO_PC_PARAMS``; without them the network is untrained (with a note).
-Images come from ``$NENGO_PC_DATA`` (blank images, with a note, without it).
+The pairs spike at the spiking PC benchmark's amplitude
+(`nengo_pc.arch.BENCHMARK_PAIR_AMPLITUDE`), so nengo-gui has fewer spikes to simulate.
+The parameters come from ``$NENGO_PC_PARAMS``, else ``runs/mnist-pc-spiking/params.npz``
+(your own ``nengo-pc train`` run), else the trained ones shipped with the package
+(`nengo_pc.pretrained`). Images come from ``$NENGO_PC_DATA`` (blank images, with a
+note, without it).
 """
 
 import nengo
 
-from nengo_pc.arch import mlp
+from nengo_pc.arch import BENCHMARK_PAIR_AMPLITUDE, mlp
 from nengo_pc.networks.pc import PredictiveCodingNetwork
 from nengo_pc.script_inputs import ImageDisplay, presented_images, run_dir, trained_params
 
@@ -26,8 +28,8 @@ NAME = "mnist-pc-spiking"
 PRESENTATION_TIME = 0.15
 
 runs = run_dir(NAME, globals().get("__file__"))
-arch, params = trained_params(NAME, lambda: mlp((500, 500), activation="lif"), [
-    runs.parents[1] / "results" / "spiking_pc_params.npz", runs / "params.npz"])
+arch, params = trained_params(NAME, lambda: mlp((500, 500), activation="lif"),
+                              [runs / "params.npz"])
 images, labels = presented_images(NAME, arch, n_images=20)
 
 model = nengo.Network(label=NAME, seed=0)
@@ -36,8 +38,10 @@ with model:
                               label="images")
     model.labels = nengo.Node(nengo.processes.PresentInput(labels, PRESENTATION_TIME),
                               label="label")
-    model.pc = PredictiveCodingNetwork(arch, params, spiking=True, mode="sweep", seed=0,
-                                       label="spiking predictive coding")
+    model.pc = PredictiveCodingNetwork(
+        arch, params, spiking=True, mode="sweep", seed=0,
+        pair_neuron_type=nengo.SpikingRectifiedLinear(amplitude=BENCHMARK_PAIR_AMPLITUDE),
+        label="spiking predictive coding")
     nengo.Connection(model.images, model.pc.input, synapse=None)
     nengo.Connection(model.labels, model.pc.target, synapse=None)
     for l in range(arch.n_layers + 1):

@@ -6,9 +6,9 @@ conv 64 3x3 stride 2, conv 128 3x3 stride 2, dense 10; LIF neurons, amplitude 0.
 with alpha synapses (tau 5 ms); test images are shown for 0.1 s each (`model.image` shows them,
 ``model.p_output`` probes the output, ``model.p_spikes`` the last hidden layer).
 
-The parameters come from ``runs/mnist-softlif-cnn/params.npz`` (or
-``$NENGO_PC_PARAMS``), written by the ``nengo-pc`` command (soft-LIF training in
-NengoDL); without them the network is untrained (with a note). Images come from
+The parameters come from ``$NENGO_PC_PARAMS``, else ``runs/mnist-softlif-cnn/params.npz``
+(your own ``nengo-pc train`` run: soft-LIF training in NengoDL), else the trained
+ones shipped with the package (`nengo_pc.pretrained`). Images come from
 ``$NENGO_PC_DATA`` (blank images, with a note, without it).
 """
 

@@ -53,6 +53,7 @@ evaluation only (it cannot train).
 
 import contextlib
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -98,6 +99,54 @@ def quiet_build():
         warnings.filterwarnings("ignore", message="No GPU support detected")
         warnings.filterwarnings("ignore", message="Non-finite values detected in `max_rates`")
         yield
+
+
+#: Seconds between the progress lines a fit backend logs within an epoch when its
+#: output is not a terminal (on a terminal, Keras's progress bar shows).
+PROGRESS_SECONDS = 60.0
+
+
+def progress_callbacks(progress, label, every=PROGRESS_SECONDS):
+    """Keras callbacks logging progress within an epoch to a non-terminal.
+
+    A log file of a background run otherwise shows nothing between the lines the
+    loop writes after each epoch, which for the spiking CNN are minutes apart.
+
+    Parameters
+    ----------
+    progress : bool
+        Whether the run shows progress at all.
+    label : str
+        Prefix of each line, e.g. ``"backprop:keras"``.
+    every : float
+        Seconds between lines.
+
+    Returns
+    -------
+    list
+        One callback, or none on a terminal or without progress.
+    """
+    if not progress or sys.stdout.isatty():
+        return []
+    import tensorflow as tf
+
+    from nengo_pc.training.evaluation import log_progress
+
+    class LogWithinEpoch(tf.keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = self.last = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            now = time.perf_counter()
+            if now - self.last < every:
+                return
+            self.last = now
+            loss = (logs or {}).get("loss")
+            log_progress(f"[{label}] minibatch {batch + 1}/{self.params.get('steps')}"
+                         + (f"  loss {loss:.4f}" if loss is not None else "")
+                         + f"  {now - self.start:.0f} s")
+
+    return [LogWithinEpoch()]
 
 
 def optimizer_state(optimizer, variables):
@@ -160,6 +209,7 @@ class NengoDLBackend:
                       progress and sys.stderr.isatty())
         backend.compile(schedule.optimizer(config.optimizer, MOMENTUM))
         backend.verbose = 1 if (progress and sys.stdout.isatty()) else 0
+        backend.callbacks = progress_callbacks(progress, f"{rule.name}:nengo_dl")
         return backend
 
     def compile(self, optimizer):
@@ -176,6 +226,7 @@ class NengoDLBackend:
             epochs=1,
             shuffle=False,  # the loop orders the data, identically for every backend
             verbose=getattr(self, "verbose", 0),
+            callbacks=getattr(self, "callbacks", None),
         )
         return {"loss": float(history.history["loss"][-1])}
 
@@ -205,7 +256,9 @@ class NengoDLBackend:
         return np.concatenate(logits)[:n]
 
     def params(self):
-        return self.net.params_from(self.sim)
+        # NengoDL's sim.data derives max_rates from gain and bias on every read
+        with quiet_build():
+            return self.net.params_from(self.sim)
 
     def state(self):
         return optimizer_state(self.optimizer, self.sim.keras_model.trainable_weights)
@@ -219,6 +272,8 @@ class NengoDLBackend:
 
 class KerasBackend:
     """Fit and predict the same architecture as a plain ``tf.keras`` model."""
+
+    NAME = "keras"
 
     def __init__(self, arch, params, batch_size, seed, progress, presentation=None):
         from nengo_pc.convert import build_keras
@@ -236,6 +291,7 @@ class KerasBackend:
         backend = cls(arch, params, config.batch_size, config.seed, progress)
         backend.compile(schedule.optimizer(config.optimizer, MOMENTUM))
         backend.verbose = 1 if (progress and sys.stdout.isatty()) else 0
+        backend.callbacks = progress_callbacks(progress, f"{rule.name}:{cls.NAME}")
         return backend
 
     def compile(self, optimizer):
@@ -249,7 +305,8 @@ class KerasBackend:
 
     def train_chunk(self, x, y):
         history = self.model.fit(x, y, batch_size=self.batch_size, epochs=1,
-                                 shuffle=False, verbose=getattr(self, "verbose", 0))
+                                 shuffle=False, verbose=getattr(self, "verbose", 0),
+                                 callbacks=getattr(self, "callbacks", None))
         return {"loss": float(history.history["loss"][-1])}
 
     def predict(self, x):
@@ -277,6 +334,8 @@ class KerasBatchNormBackend(KerasBackend):
     and validation classifies with the folded parameters in rate mode
     (`nengo_pc.rates.forward`, exact rate curve): what the Nengo network computes.
     """
+
+    NAME = "keras-bn"
 
     def __init__(self, arch, params, batch_size, seed, progress, presentation=None):
         from nengo_pc.convert import build_keras

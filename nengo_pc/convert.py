@@ -29,7 +29,8 @@ import math
 
 import numpy as np
 
-from nengo_pc.arch import Architecture, Params, init_params
+from nengo_pc.arch import Architecture
+from nengo_pc.params import Params, init_params
 
 #: Momentum of the BN moving statistics. Keras' 0.99 averages over ~100 steps of a
 #: still-changing network; 0.9 tracks it closely enough for runs of a few epochs.

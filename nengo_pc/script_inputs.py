@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nengo_pc.arch import load_params
+from nengo_pc.params import load_params
 
 
 def note(name, message):

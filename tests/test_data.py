@@ -23,7 +23,8 @@ import numpy as np
 import pytest
 
 from nengo_pc import data
-from nengo_pc.data import DataError, load_dataset
+from nengo_pc.data import load_dataset
+from nengo_pc.datafiles import DataError
 
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]

@@ -40,8 +40,6 @@ from nengo_pc.arch import (
     SPIKING_ACTIVATIONS,
     VALUE_TAU,
     Architecture,
-    Params,
-    init_params,
 )
 from nengo_pc.networks.feedforward import make_synapse, neuron_type
 from nengo_pc.networks.modes import MODES, ModeDriver, check_mode
@@ -54,6 +52,7 @@ from nengo_pc.networks.pairs import (
     relay,
 )
 from nengo_pc.networks.params import FlagParam, PositiveParam
+from nengo_pc.params import Params, init_params
 from nengo_pc.pc.options import check_lif_params
 
 #: Synapse of a spiking network when ``synapse="auto"``: (kind, tau in seconds) for

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nengo_pc.arch import Architecture, Params, init_params
+from nengo_pc.arch import Architecture
+from nengo_pc.params import Params, init_params
 from nengo_pc.training.config import TrainConfig
 from nengo_pc.training.evaluation import (
     check_split,

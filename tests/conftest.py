@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nengo_pc import data
+from nengo_pc import datafiles as data
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

@@ -259,8 +259,9 @@ def _load(path):
 
 _RULES = {}
 
-#: Names used before the registry (``pc/train.py``'s ``"zil"``, online_vectorised's
-#: ``"pc"``, ...), mapped to registry names for reading old records (`canonical`).
+#: Names used before the registry (``"zil"`` of the first wave's ``pc/train.py``,
+#: ``"pc"`` of online_vectorised, ...), mapped to registry names for reading old
+#: records (`canonical`).
 LEGACY_NAMES = {
     "bp": "bp-mse", "standard": "pc-standard",
     "fixed_prediction": "pc-fixed-prediction", "zil": "pc-zil",

@@ -5,7 +5,7 @@ unit (per channel for convolutions), so it folds into the weights and bias of th
 layer before it. Networks are therefore trained with BN as a Keras model built from
 the same `~nengo_pc.arch.Architecture` (`build_keras`; trained by the ``keras-bn``
 backend of `nengo_pc.training.backends`), and
-`fold_batch_norm` turns the trained model into plain `~nengo_pc.arch.Params` of that
+`fold_batch_norm` turns the trained model into plain `~nengo_pc.params.Params` of that
 architecture, which the Nengo network runs in rate or spiking mode like any other.
 
 Why Keras and not BN inside NengoDL (``nengo_dl.Layer(BatchNormalization())``): the

@@ -46,7 +46,7 @@ def trained_params(name, default_arch, candidates):
     default_arch : callable
         Returns the `~nengo_pc.arch.Architecture` to build when no file exists.
     candidates : sequence of path-like
-        Parameter files (`nengo_pc.arch.save_params` format) in order of preference;
+        Parameter files (`nengo_pc.params.save_params` format) in order of preference;
         ``$NENGO_PC_PARAMS``, when set, replaces them.
 
     Returns

@@ -1,8 +1,8 @@
 """Every ``nengo_pc.<...>`` the documentation names exists.
 
 The README, ``docs/**/*.md`` and the docstrings of ``benchmarks/``, ``analysis/``,
-``networks/`` and the package's own modules name modules, classes and functions by their dotted path
-(``nengo_pc.networks.pc.PredictiveCodingNetwork``) or their file
+``networks/`` and the package's own modules name modules, classes and functions by
+their dotted path (``nengo_pc.networks.pc.PredictiveCodingNetwork``) or their file
 (``nengo_pc/pc/settings.py``). When code moves, those names go stale silently; this
 test resolves each one. It reads the source with `ast` and imports nothing (so no
 TensorFlow): a dotted name resolves when its longest module prefix is a file of the
@@ -94,7 +94,8 @@ def _literal_names(tree, name):
                 for item in items:
                     if isinstance(item, ast.Constant) and isinstance(item.value, str):
                         names.add(item.value)
-                    elif isinstance(item, ast.Starred) and isinstance(item.value, ast.Name):
+                    elif isinstance(item, ast.Starred) \
+                            and isinstance(item.value, ast.Name):
                         names |= _literal_names(tree, item.value.id)
                 return names
     return set()

@@ -234,7 +234,7 @@ class FeedforwardNetwork(nengo.Network):
 
 
 def _convolution(layer, input_shape, kernel):
-    """The `nengo.Convolution` transform of a `~nengo_pc.arch.ConvLayer`."""
+    """The `nengo.Convolution` transform of a `~nengo_pc.conv.ConvLayer`."""
     return nengo.Convolution(
         layer.filters, input_shape, kernel_size=layer.kernel_size, strides=layer.strides,
         padding=layer.padding, channels_last=True, init=kernel,

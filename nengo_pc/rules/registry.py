@@ -10,7 +10,7 @@ The interface every rule implements (``Rule.build``)::
     update = rule.build(arch, seed=0, **options)      # options checked and resolved
     changes = update(params, batch)                   # one (dW, db) per layer
 
-``params`` has the `~nengo_pc.arch.Params` layout (``weights``, ``biases``: lists of
+``params`` has the `~nengo_pc.params.Params` layout (``weights``, ``biases``: lists of
 tensors, one per layer of ``arch``, whatever the layer kind); ``batch`` is a `Batch`
 (inputs, one-hot targets and, for rules that learn during inference, the current
 per-example learning rate). The changes are to be *added* to the parameters and are

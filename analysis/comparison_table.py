@@ -31,7 +31,7 @@ try:
 except ImportError:  # run as a script from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nengo_pc.data import COUNTS, DATASETS  # noqa: E402  (after the path fix-up)
+from nengo_pc.datafiles import COUNTS, DATASETS  # noqa: E402  (after the path fix-up)
 from nengo_pc.results import seed_records  # noqa: E402
 
 

@@ -18,7 +18,7 @@ try:
 except ImportError:  # run as a script from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nengo_pc.data import DISPLAY_NAMES, DataError  # noqa: E402  (after the path fix-up)
+from nengo_pc.datafiles import DISPLAY_NAMES, DataError  # noqa: E402  (after sys.path)
 from nengo_pc.results import read_record  # noqa: E402
 
 

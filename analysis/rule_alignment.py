@@ -31,7 +31,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from nengo_pc.data import DATASETS, DISPLAY_NAMES  # noqa: E402
+from nengo_pc.datafiles import DATASETS, DISPLAY_NAMES  # noqa: E402
 from nengo_pc.results import save_figure, seed_records  # noqa: E402
 
 #: The rules plotted (records named ``<rule>_seed<k>.json``, registry names; older

@@ -44,7 +44,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from nengo_pc.data import DISPLAY_NAMES  # noqa: E402
+from nengo_pc.datafiles import DISPLAY_NAMES  # noqa: E402
 from nengo_pc.results import read_record, save_figure  # noqa: E402
 
 
@@ -204,9 +204,9 @@ def spike_raster(params_path, out, image_index=0, duration=0.15, n_show=50, data
     """Spike rasters of one test image's spiking inference (reference simulator)."""
     import nengo  # pylint: disable=import-outside-toplevel
 
-    from nengo_pc.arch import load_params  # pylint: disable=import-outside-toplevel
     from nengo_pc.data import load_split  # pylint: disable=import-outside-toplevel
     from nengo_pc.networks.pc import PredictiveCodingNetwork  # pylint: disable=C0415
+    from nengo_pc.params import load_params  # pylint: disable=import-outside-toplevel
 
     arch, params, _ = load_params(params_path)
     test = load_split("mnist", "test", data_dir, download=False)

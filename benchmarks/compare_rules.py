@@ -31,7 +31,8 @@ from pathlib import Path
 
 from nengo_pc import cli
 from nengo_pc.arch import mlp
-from nengo_pc.data import DATASETS, load_dataset
+from nengo_pc.data import load_dataset
+from nengo_pc.datafiles import DATASETS
 from nengo_pc.pc.settings import (
     ACTIVATION, BENCHMARK_RULES, HIDDEN, benchmark_arch, benchmark_config,
 )

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from nengo_pc import cli, pretrained
-from nengo_pc.arch import Params, load_params, save_params
+from nengo_pc.params import Params, load_params, save_params
 from nengo_pc.data import load_split
 from nengo_pc.rates import forward
 from nengo_pc.results import make_record, write_json_atomic

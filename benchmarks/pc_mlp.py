@@ -38,8 +38,10 @@ from pathlib import Path
 
 import numpy as np
 
-from nengo_pc.arch import init_params, mlp, save_params
-from nengo_pc.data import DATASETS, load_dataset
+from nengo_pc.arch import mlp
+from nengo_pc.data import load_dataset
+from nengo_pc.datafiles import DATASETS
+from nengo_pc.params import init_params, save_params
 from nengo_pc.pc import energy_trace
 from nengo_pc.pc.settings import ACTIVATION, COMMON, HIDDEN, MAX_SHIFT, RULE_OPTIONS
 from nengo_pc.results import emit_record, make_record

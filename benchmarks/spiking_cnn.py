@@ -46,11 +46,13 @@ from pathlib import Path
 import numpy as np
 
 from nengo_pc import cli
-from nengo_pc.arch import ConvLayer, LIFParams, load_params, save_params, softlif_cnn
+from nengo_pc.arch import LIFParams, softlif_cnn
+from nengo_pc.conv import ConvLayer
 from nengo_pc.convert import fold_input_gain
 from nengo_pc.data import Split, load_dataset
 from nengo_pc.energy import inference_costs, neuron_rates
 from nengo_pc.networks.presentation import Presentation
+from nengo_pc.params import load_params, save_params
 from nengo_pc.results import emit_record, make_record
 from nengo_pc.training import TrainConfig, compare_with_reference, evaluate, train
 

@@ -27,10 +27,11 @@ from pathlib import Path
 
 
 from nengo_pc import cli
-from nengo_pc.arch import load_params, save_params, softlif_mlp
+from nengo_pc.arch import softlif_mlp
 from nengo_pc.data import load_dataset
 from nengo_pc.energy import hidden_rates, inference_costs
 from nengo_pc.networks.presentation import Presentation
+from nengo_pc.params import load_params, save_params
 from nengo_pc.results import emit_record, make_record
 from nengo_pc.training import TrainConfig, compare_with_reference, evaluate, train
 

@@ -34,9 +34,11 @@ from pathlib import Path
 import numpy as np
 
 from nengo_pc import cli
-from nengo_pc.arch import BENCHMARK_PAIR_AMPLITUDE, load_params, mlp, save_params
-from nengo_pc.data import DATASETS, load_dataset
+from nengo_pc.arch import BENCHMARK_PAIR_AMPLITUDE, mlp
+from nengo_pc.data import load_dataset
+from nengo_pc.datafiles import DATASETS
 from nengo_pc.networks.pc import SPIKING_SYNAPSE
+from nengo_pc.params import load_params, save_params
 from nengo_pc.networks.spiking import (
     READOUTS,
     accuracy_over_time,

@@ -51,7 +51,8 @@ import sys
 
 from nengo_pc import cli
 from nengo_pc.arch import mlp
-from nengo_pc.data import DATASETS, load_dataset
+from nengo_pc.data import load_dataset
+from nengo_pc.datafiles import DATASETS
 from nengo_pc.pc.online import INPUT_CODINGS, train_online
 from nengo_pc.pc.online_vectorised import train_online_vectorised
 from nengo_pc.results import make_record, write_json_atomic

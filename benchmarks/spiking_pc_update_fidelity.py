@@ -26,8 +26,10 @@ import argparse
 import time
 
 from nengo_pc import cli
-from nengo_pc.arch import init_params, load_params, mlp
-from nengo_pc.data import DATASETS, load_dataset
+from nengo_pc.arch import mlp
+from nengo_pc.data import load_dataset
+from nengo_pc.datafiles import DATASETS
+from nengo_pc.params import init_params, load_params
 from nengo_pc.pc.online_vectorised import train_online_vectorised
 from nengo_pc.pc.update_fidelity import update_fidelity
 from nengo_pc.results import emit_record, make_record

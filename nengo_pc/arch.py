@@ -1,18 +1,18 @@
 """Architecture descriptions: the one place that says what a network is.
 
 An `Architecture` is a small, immutable value: layer sizes, optional convolutional
-layers (`ConvLayer`) in front of the dense ones, and the hidden nonlinearity. Every
-way a model runs is built from it -- the Nengo network trained by NengoDL
-(`nengo_pc.networks`), the Keras forms, plain (the reference NengoDL is timed
+layers (`~nengo_pc.conv.ConvLayer`) in front of the dense ones, and the hidden
+nonlinearity. Every way a model runs is built from it -- the Nengo network trained by
+NengoDL (`nengo_pc.networks`), the Keras forms, plain (the reference NengoDL is timed
 against) and with batch norm (`nengo_pc.convert`), and the predictive-coding numerics
-(`nengo_pc.pc`) -- so the copies cannot drift apart.
+(`nengo_pc.pc`) -- so the copies cannot drift apart. The constants every path shares
+(activations, feedback kinds, input codings, synapses, pair amplitude, value time
+constant) are defined here, once.
 
-Parameters live next to the description in `Params`: one weight array per layer in
-Keras layout -- ``(n_in, n_out)`` for dense layers, ``(kh, kw, in_channels, filters)``
-for convolutional ones -- and one bias vector per layer: ``(n_out,)``, or
-``(filters,)`` for a convolution (biases are tied across positions, as in Keras). That
-is the layout ``nengo_pc.pc.weight_updates`` takes (dense layers), and what checkpoints
-store.
+The parameters of a description are `~nengo_pc.params.Params` (drawn, saved and
+loaded in `nengo_pc.params`); a convolutional layer and its numpy reference are
+`nengo_pc.conv`. Their names (`Params`, `init_params`, `save_params`,
+`load_params`, `ConvLayer`, `conv2d`, `PADDINGS`) are importable from here as well.
 
 Activities between layers are always *flattened*: a convolutional layer's output of
 shape ``(height, width, channels)`` is a vector of ``height * width * channels``
@@ -23,12 +23,38 @@ what each layer computes on such vectors; every execution path must agree with i
 """
 
 import dataclasses
-import json
-import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
+
+from nengo_pc.conv import PADDINGS, ConvLayer, conv2d
+from nengo_pc.params import Params, init_params, load_params, save_params
+
+__all__ = [
+    "ACTIVATIONS",
+    "DEFAULT_CONV",
+    "FEEDBACK",
+    "INITS",
+    "INPUT_CODINGS",
+    "PAIR_AMPLITUDE",
+    "PRESETS",
+    "SPIKING_ACTIVATIONS",
+    "SYNAPSES",
+    "VALUE_TAU",
+    "Architecture",
+    "LIFParams",
+    "cnn",
+    "mlp",
+    "softlif_cnn",
+    "softlif_mlp",
+    # defined in nengo_pc.conv / nengo_pc.params, importable from here too
+    "PADDINGS",
+    "ConvLayer",
+    "conv2d",
+    "Params",
+    "init_params",
+    "load_params",
+    "save_params",
+]
 
 #: Hidden nonlinearities every execution path knows (the one list: the rate, spiking,
 #: online and vectorised paths read it from here). The output layer is linear.
@@ -76,126 +102,6 @@ VALUE_TAU = 0.01
 
 #: Weight initialisations.
 INITS = ("he_normal",)
-
-#: Padding modes of convolutional layers (TensorFlow / Keras / Nengo semantics).
-PADDINGS = ("valid", "same")
-
-
-def _pair(name, value):
-    """``value`` as a pair of positive ints (an int means the same in both axes)."""
-    try:
-        pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    except TypeError:
-        pair = (value,)
-    if len(pair) != 2 or any(
-        isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in pair
-    ):
-        raise ValueError(
-            f"{name}: must be an integer >= 1 or a pair of them, got {value!r}")
-    return tuple(int(v) for v in pair)
-
-
-@dataclasses.dataclass(frozen=True)
-class ConvLayer:
-    """A 2-D convolutional layer (channels last), like ``tf.keras.layers.Conv2D``.
-
-    Its output goes through the architecture's hidden nonlinearity, like a dense
-    hidden layer's. Its bias is one value per filter, shared by all positions.
-
-    Parameters
-    ----------
-    filters : int
-        Number of output channels.
-    kernel_size : int or (int, int)
-        Kernel height and width.
-    strides : int or (int, int)
-        Step between kernel positions, vertically and horizontally.
-    padding : str
-        ``"valid"`` (no padding) or ``"same"`` (zero padding so that the output has
-        ``ceil(input / stride)`` positions, the extra row/column at the bottom/right,
-        as in TensorFlow).
-    """
-
-    filters: int
-    kernel_size: tuple = (3, 3)
-    strides: tuple = (1, 1)
-    padding: str = "valid"
-
-    def __post_init__(self):
-        filters = self.filters
-        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) \
-                or filters < 1:
-            raise ValueError(f"filters: must be an integer >= 1, got {self.filters!r}")
-        object.__setattr__(self, "filters", int(self.filters))
-        object.__setattr__(self, "kernel_size", _pair("kernel_size", self.kernel_size))
-        object.__setattr__(self, "strides", _pair("strides", self.strides))
-        if self.padding not in PADDINGS:
-            raise ValueError(
-                f"padding: {self.padding!r} is not one of {', '.join(PADDINGS)}")
-
-    def output_shape(self, input_shape):
-        """Output ``(height, width, filters)`` for an ``(height, width, channels)`` input.
-
-        Raises ValueError (naming ``input_shape``) if the kernel does not fit.
-        """
-        out = []
-        for size, k, s in zip(input_shape[:2], self.kernel_size, self.strides):
-            n = -(-size // s) if self.padding == "same" else (size - k) // s + 1
-            if n < 1:
-                raise ValueError(
-                    f"input_shape: a {self.kernel_size} kernel does not fit a "
-                    f"{tuple(input_shape)} input"
-                )
-            out.append(n)
-        return (out[0], out[1], self.filters)
-
-    def pads(self, input_shape):
-        """Zero padding ``((top, bottom), (left, right))`` for an input shape."""
-        if self.padding == "valid":
-            return ((0, 0), (0, 0))
-        out = self.output_shape(input_shape)
-        pads = []
-        for size, n, k, s in zip(input_shape[:2], out[:2], self.kernel_size, self.strides):
-            total = max((n - 1) * s + k - size, 0)
-            pads.append((total // 2, total - total // 2))
-        return tuple(pads)
-
-    def to_dict(self):
-        """JSON-serialisable form."""
-        return {"filters": self.filters, "kernel_size": list(self.kernel_size),
-                "strides": list(self.strides), "padding": self.padding}
-
-
-def conv2d(x, kernel, strides=(1, 1), pads=((0, 0), (0, 0)), chunk_bytes=2 ** 26):
-    """Cross-correlation of images ``x`` ``(N, H, W, C)`` with ``kernel`` (Keras layout).
-
-    The numpy reference of a `ConvLayer` (``tf.nn.conv2d`` semantics): the patches
-    are gathered with a strided view and contracted with one matrix product, a
-    chunk of images at a time so the patch matrix stays below ``chunk_bytes``.
-
-    Returns
-    -------
-    ndarray
-        ``(N, H_out, W_out, filters)``, in the result type of ``x`` and ``kernel``.
-    """
-    kh, kw, c_in, c_out = kernel.shape
-    if any(p for pair in pads for p in pair):
-        x = np.pad(x, ((0, 0), *pads, (0, 0)))
-    n, h, w, _ = x.shape
-    oh, ow = (h - kh) // strides[0] + 1, (w - kw) // strides[1] + 1
-    dtype = np.result_type(x, kernel)
-    out = np.empty((n, oh, ow, c_out), dtype=dtype)
-    flat_kernel = kernel.reshape(kh * kw * c_in, c_out)
-    step = max(1, int(chunk_bytes // max(1, oh * ow * kh * kw * c_in * dtype.itemsize)))
-    for start in range(0, n, step):
-        windows = np.lib.stride_tricks.sliding_window_view(
-            x[start:start + step], (kh, kw), axis=(1, 2)
-        )[:, ::strides[0], ::strides[1]][:, :oh, :ow]
-        # (n, oh, ow, C, kh, kw) -> (n, oh, ow, kh, kw, C): the kernel's order
-        patches = windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, kh * kw * c_in)
-        out[start:start + step] = (patches @ flat_kernel).reshape(-1, oh, ow, c_out)
-    return out
-
 
 @dataclasses.dataclass(frozen=True)
 class LIFParams:
@@ -548,123 +454,3 @@ PRESETS = {
     "softlif-mlp": softlif_mlp,
     "softlif-cnn": softlif_cnn,
 }
-
-
-@dataclasses.dataclass
-class Params:
-    """Weights and biases of an `Architecture`, in Keras layout.
-
-    Parameters
-    ----------
-    weights : list of ndarray
-        ``weights[i]`` has shape ``arch.weight_shapes[i]``: ``(n_in, n_out)`` for a
-        dense layer, ``(kh, kw, in_channels, filters)`` for a convolution.
-    biases : list of ndarray
-        ``biases[i]`` has shape ``arch.bias_shapes[i]``: ``(n_out,)``, or
-        ``(filters,)`` for a convolution.
-    """
-
-    weights: list
-    biases: list
-
-    def check(self, arch):
-        """Raise ValueError unless these parameters fit ``arch`` and are finite."""
-        if len(self.weights) != arch.n_layers or len(self.biases) != arch.n_layers:
-            raise ValueError(
-                f"params: expected {arch.n_layers} weight and bias arrays for sizes "
-                f"{arch.sizes}, got {len(self.weights)} and {len(self.biases)}"
-            )
-        for i, (w_shape, b_shape, w, b) in enumerate(
-            zip(arch.weight_shapes, arch.bias_shapes, self.weights, self.biases)
-        ):
-            if np.shape(w) != w_shape or np.shape(b) != b_shape:
-                raise ValueError(
-                    f"params: layer {i} expects weights {w_shape} and biases "
-                    f"{b_shape}, got {np.shape(w)} and {np.shape(b)}"
-                )
-            if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
-                raise ValueError(f"params: layer {i} has non-finite values")
-        return self
-
-
-def init_params(arch, seed=0, dtype=np.float32):
-    """Draw initial parameters for ``arch``.
-
-    Parameters
-    ----------
-    arch : Architecture
-        The network to initialise.
-    seed : int
-        Seed of the numpy generator; the same seed gives the same parameters, so the
-        NengoDL and Keras versions of a model can start from identical values.
-    dtype : numpy dtype
-        Floating point type of the returned arrays.
-
-    Returns
-    -------
-    Params
-    """
-    rng = np.random.default_rng(seed)
-    weights, biases = [], []
-    for i, (w_shape, b_shape) in enumerate(zip(arch.weight_shapes, arch.bias_shapes)):
-        # Kaiming He normal: keeps the variance of ReLU pre-activations constant
-        std = np.sqrt(2.0 / arch.fan_in(i))
-        weights.append(rng.normal(0.0, std, size=w_shape).astype(dtype))
-        biases.append(np.zeros(b_shape, dtype=dtype))
-    return Params(weights, biases)
-
-
-def save_params(path, arch, params, **metadata):
-    """Write ``arch`` and ``params`` to an ``.npz`` file atomically.
-
-    The file is written next to its destination and renamed into place, so a crash
-    mid-write never leaves a truncated checkpoint behind.
-
-    Parameters
-    ----------
-    path : str or Path
-        Destination (``.npz``).
-    arch : Architecture
-        Description stored with the parameters so `load_params` can rebuild the model.
-    params : Params
-        Values to store.
-    **metadata
-        JSON-serialisable extras (e.g. ``epoch``) stored alongside.
-    """
-    params.check(arch)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {}
-    for i, (w, b) in enumerate(zip(params.weights, params.biases)):
-        arrays[f"w{i}"] = np.asarray(w)
-        arrays[f"b{i}"] = np.asarray(b)
-    header = json.dumps({"architecture": arch.to_dict(), "metadata": metadata})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, header=np.array(header), **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def load_params(path):
-    """Read a file written by `save_params`.
-
-    Returns
-    -------
-    arch : Architecture
-    params : Params
-    metadata : dict
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"parameter file {path} does not exist")
-    with np.load(path, allow_pickle=False) as f:
-        header = json.loads(str(f["header"]))
-        arch = Architecture.from_dict(header["architecture"])
-        weights = [f[f"w{i}"] for i in range(arch.n_layers)]
-        biases = [f[f"b{i}"] for i in range(arch.n_layers)]
-    return arch, Params(weights, biases).check(arch), header.get("metadata", {})

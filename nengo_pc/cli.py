@@ -110,7 +110,7 @@ def _add_data_options(parser):
 def _add_train(sub):
     from nengo_pc import rules
     from nengo_pc.arch import ACTIVATIONS, PRESETS
-    from nengo_pc.data import DATASETS
+    from nengo_pc.datafiles import DATASETS
     from nengo_pc.training.backends import backend_names
     from nengo_pc.training.config import LR_SCHEDULES, OPTIMIZERS
 
@@ -203,8 +203,8 @@ def _nonempty(text):
 
 
 def _add_evaluate(sub):
-    from nengo_pc.data import DATASETS
     from nengo_pc.arch import INPUT_CODINGS, SYNAPSES
+    from nengo_pc.datafiles import DATASETS
     from nengo_pc.training.backends import EVAL_BACKENDS
 
     evaluate = sub.add_parser(
@@ -314,7 +314,7 @@ def main(argv=None):
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    from nengo_pc.data import DataError
+    from nengo_pc.datafiles import DataError
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:

@@ -139,7 +139,7 @@ def train_settings(args):
                          f"({', '.join(FIT_BACKENDS)}), not {backend}")
     if gain is None:
         gain = defaults.get("input_gain", 1.0) if backend in FIT_BACKENDS else 1.0
-    from nengo_pc.data import COUNTS
+    from nengo_pc.datafiles import COUNTS
 
     if args.n_validation >= COUNTS["train"]:
         raise UsageError(f"--n-validation: must be below the {COUNTS['train']} "
@@ -191,9 +191,9 @@ def _load_data(args):
 
 def run_train(args):
     """``nengo-pc train``: validate, train, save, test, record."""
-    from nengo_pc.arch import save_params
     from nengo_pc.convert import fold_input_gain
     from nengo_pc.data import Split
+    from nengo_pc.params import save_params
     from nengo_pc.results import make_record, write_json_atomic
     from nengo_pc.training import train
 
@@ -297,7 +297,7 @@ def _load_run(run_dir):
     """``(arch, params, metadata, path)`` of a run directory's parameters."""
     import zipfile
 
-    from nengo_pc.arch import load_params
+    from nengo_pc.params import load_params
 
     run_dir = Path(run_dir)
     path = run_dir / "params.npz"

@@ -5,7 +5,7 @@ unit (per channel for convolutions), so it folds into the weights and bias of th
 layer before it. Networks are therefore trained with BN as a Keras model built from
 the same `~nengo_pc.arch.Architecture` (`build_keras`; trained by the ``keras-bn``
 backend of `nengo_pc.training.backends`), and
-`fold_batch_norm` turns the trained model into plain `~nengo_pc.arch.Params` of that
+`fold_batch_norm` turns the trained model into plain `~nengo_pc.params.Params` of that
 architecture, which the Nengo network runs in rate or spiking mode like any other.
 
 Why Keras and not BN inside NengoDL (``nengo_dl.Layer(BatchNormalization())``): the
@@ -29,7 +29,8 @@ import math
 
 import numpy as np
 
-from nengo_pc.arch import Architecture, Params, init_params
+from nengo_pc.arch import Architecture
+from nengo_pc.params import Params, init_params
 
 #: Momentum of the BN moving statistics. Keras' 0.99 averages over ~100 steps of a
 #: still-changing network; 0.9 tracks it closely enough for runs of a few epochs.

@@ -72,15 +72,18 @@ LIF curve more closely but give larger gradients near the threshold.
 # log(log1p(exp(y)) / exp(y)) is exactly 0 in float32 and float64, so clipping
 # y here loses nothing and keeps exp(y) from underflowing to 0 (which would
 # turn log1p(u) / u into 0 / 0).
-_LOG_SOFTPLUS_CLIP = -80.0
+LOG_SOFTPLUS_CLIP = -80.0
 
 
 __all__ = [
     "DEFAULT_GAMMA",
     "DEFAULT_TAU_RC",
     "DEFAULT_TAU_REF",
+    "LOG_SOFTPLUS_CLIP",
     "lif_rate",
     "lif_rate_tf",
+    "log_softplus",
+    "log_softplus_tf",
     "nengo_dl_soft_lif",
     "rates_from_spikes",
     "simulated_lif_rates",
@@ -159,7 +162,7 @@ def lif_rate(
     return _as_output(out, j.shape)
 
 
-def _log_softplus(y):
+def log_softplus(y):
     """Return ``log(log(1 + exp(y)))`` without overflow or underflow.
 
     For ``y <= 0`` we use ``log(softplus(y)) = y + log(log1p(u) / u)`` with
@@ -168,7 +171,7 @@ def _log_softplus(y):
     0) still gives the finite value ``y``. For ``y > 0``,
     ``softplus(y) = y + log1p(exp(-y))`` never overflows.
     """
-    u = np.exp(np.clip(y, _LOG_SOFTPLUS_CLIP, 0.0))
+    u = np.exp(np.clip(y, LOG_SOFTPLUS_CLIP, 0.0))
     neg = y + np.log(np.log1p(u) / u)
     y_pos = np.maximum(y, 0.0)
     pos = np.log(y_pos + np.log1p(np.exp(-y_pos)))
@@ -190,7 +193,7 @@ def soft_lif_rate(
 
     To stay finite everywhere, the log term is evaluated in log space:
     ``log(1 + v_th / rho) = softplus(log(v_th) - log(rho))``, with ``log(rho)``
-    from `._log_softplus`. For very negative ``j``, ``rho`` underflows to 0
+    from `log_softplus`. For very negative ``j``, ``rho`` underflows to 0
     but ``log(rho)`` stays finite, so the rate is a tiny positive number
     (it tends to 0 like ``gamma / (tau_rc * (v_th - j))``) rather than NaN.
 
@@ -229,7 +232,7 @@ def soft_lif_rate(
     # (j - v_th) / gamma can only overflow for |j| near the float maximum; the
     # resulting +-inf then gives the correct limiting rates (1 / tau_ref or 0).
     with np.errstate(over="ignore", invalid="ignore"):
-        log_rho = np.log(gamma) + _log_softplus((j - v_th) / gamma)
+        log_rho = np.log(gamma) + log_softplus((j - v_th) / gamma)
         q = np.logaddexp(0.0, np.log(v_th) - log_rho)
     out = amplitude / (tau_ref + tau_rc * q)
     return _as_output(out, j.shape)
@@ -283,10 +286,10 @@ def lif_rate_tf(
     return tf.where(above, rate, tf.zeros_like(j))
 
 
-def _log_softplus_tf(tf, y):
-    """TensorFlow version of `._log_softplus`; both branches have finite gradients."""
+def log_softplus_tf(tf, y):
+    """TensorFlow version of `log_softplus`; both branches have finite gradients."""
     zero = tf.zeros_like(y)
-    u = tf.exp(tf.maximum(tf.minimum(y, zero), _LOG_SOFTPLUS_CLIP))
+    u = tf.exp(tf.maximum(tf.minimum(y, zero), LOG_SOFTPLUS_CLIP))
     neg = y + tf.math.log(tf.math.log1p(u) / u)
     pos = tf.math.log(tf.nn.softplus(tf.maximum(y, zero)))
     return tf.where(y > 0, pos, neg)
@@ -326,7 +329,7 @@ def soft_lif_rate_tf(
     gamma = _check_positive("gamma", gamma)
     params = _check_lif_params(tau_rc, tau_ref, v_th, amplitude)
     tf, j, gamma, tau_rc, tau_ref, v_th, amplitude = _tf_inputs(j, gamma, *params)
-    log_rho = tf.math.log(gamma) + _log_softplus_tf(tf, (j - v_th) / gamma)
+    log_rho = tf.math.log(gamma) + log_softplus_tf(tf, (j - v_th) / gamma)
     q = tf.nn.softplus(tf.math.log(v_th) - log_rho)
     return amplitude / (tau_ref + tau_rc * q)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nengo_pc.arch import load_params
+from nengo_pc.params import load_params
 
 
 def note(name, message):
@@ -47,7 +47,7 @@ def trained_params(name, default_arch, candidates):
     default_arch : callable
         Returns the `~nengo_pc.arch.Architecture` to build when no file exists.
     candidates : sequence of path-like
-        Parameter files (`nengo_pc.arch.save_params` format) in order of preference,
+        Parameter files (`nengo_pc.params.save_params` format) in order of preference,
         before the shipped ones of ``name`` (`nengo_pc.pretrained`);
         ``$NENGO_PC_PARAMS``, when set, replaces them all.
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from nengo_pc import data
+from nengo_pc import data, datafiles
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _find_real_data():
-    env = os.environ.get(data.ENV_VAR)
+    env = os.environ.get(datafiles.ENV_VAR)
     if env:
         # CI sets a path relative to the repository, where pytest runs from
         return Path(env).expanduser().absolute()
@@ -32,14 +32,14 @@ def real_data():
     """Directory holding the real ``mnist/`` and ``fashion_mnist/`` folders."""
     if REAL_DATA is None:
         pytest.skip(
-            f"real MNIST data not found: {data.ENV_VAR} is unset and "
+            f"real MNIST data not found: {datafiles.ENV_VAR} is unset and "
             f"{Path(__file__).resolve().parents[2] / 'shared' / 'data'} does not "
-            f"exist; set {data.ENV_VAR}=/path/to/dir containing mnist/ and "
+            f"exist; set {datafiles.ENV_VAR}=/path/to/dir containing mnist/ and "
             f"fashion_mnist/ to run these tests"
         )
-    for name in data.DATASETS:
+    for name in datafiles.DATASETS:
         if not (REAL_DATA / name).is_dir():
-            pytest.fail(f"{data.ENV_VAR}={REAL_DATA} has no {name}/ subfolder")
+            pytest.fail(f"{datafiles.ENV_VAR}={REAL_DATA} has no {name}/ subfolder")
     return REAL_DATA
 
 

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from nengo_pc.arch import Architecture, Params, init_params, load_params, mlp, save_params
+from nengo_pc.arch import Architecture, mlp
+from nengo_pc.params import Params, init_params, load_params, save_params
 
 
 def test_mlp_default():

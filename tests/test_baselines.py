@@ -14,7 +14,8 @@ import pytest
 import tensorflow as tf
 
 from nengo_pc import cli, rules
-from nengo_pc.arch import Params, init_params, load_params, mlp
+from nengo_pc.arch import mlp
+from nengo_pc.params import Params, init_params, load_params
 from nengo_pc.pc import baselines, core, settings
 from nengo_pc.results import read_record
 from nengo_pc.training import TrainConfig, evaluate_rule, train

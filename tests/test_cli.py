@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from nengo_pc import cli
-from nengo_pc.arch import init_params, load_params, mlp, save_params
+from nengo_pc.arch import mlp
+from nengo_pc.params import init_params, load_params, save_params
 from nengo_pc.results import read_record
 
 

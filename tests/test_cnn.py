@@ -8,15 +8,14 @@ import nengo
 import numpy as np
 import pytest
 
-from nengo_pc.arch import (
-    PRESETS, Architecture, ConvLayer, LIFParams, cnn, init_params, load_params,
-    save_params, softlif_cnn,
-)
+from nengo_pc.arch import PRESETS, Architecture, LIFParams, cnn, softlif_cnn
+from nengo_pc.conv import ConvLayer
 from nengo_pc.convert import build_keras, fold_input_gain
-from nengo_pc.rates import forward
 from nengo_pc.data import Split
 from nengo_pc.networks.feedforward import FeedforwardNetwork, configure_nengo_dl
 from nengo_pc.networks.presentation import Presentation
+from nengo_pc.params import init_params, load_params, save_params
+from nengo_pc.rates import forward
 from nengo_pc.training import TrainConfig, evaluate, predict_logits, train
 
 NETWORKS = Path(__file__).resolve().parents[1] / "networks"

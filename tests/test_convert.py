@@ -4,10 +4,12 @@ parameters, and running the folded network spiking."""
 import numpy as np
 import pytest
 
-from nengo_pc.arch import ConvLayer, init_params, softlif_cnn, softlif_mlp
+from nengo_pc.arch import softlif_cnn, softlif_mlp
+from nengo_pc.conv import ConvLayer
 from nengo_pc.convert import build_keras, fold_batch_norm, params_from_keras
 from nengo_pc.data import random_shifts
 from nengo_pc.networks.presentation import Presentation
+from nengo_pc.params import init_params
 from nengo_pc.rates import forward
 from nengo_pc.training import TrainConfig, evaluate, train
 from nengo_pc.training.loop import read_checkpoint

@@ -1,4 +1,4 @@
-"""Tests for `nengo_pc.data`.
+"""Tests for `nengo_pc.data`, `nengo_pc.datafiles` and `nengo_pc.download`.
 
 The real-data tests read MNIST and Fashion-MNIST from ``$NENGO_PC_DATA``
 (or ``<workspace>/shared/data`` next to the repository) and are skipped when
@@ -22,12 +22,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nengo_pc import data
-from nengo_pc.data import DataError, load_dataset
+from nengo_pc import data, datafiles, download
+from nengo_pc.data import load_dataset
+from nengo_pc.datafiles import DataError
 
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
-FILENAMES = list(data.FILES.values())
+FILENAMES = list(datafiles.FILES.values())
 TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS = FILENAMES
 
 
@@ -44,9 +45,9 @@ def fashion(real_data):
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
     """Make any download that a test did not set up fail locally."""
-    for name in data.DATASETS:
+    for name in datafiles.DATASETS:
         monkeypatch.setitem(
-            data.BASE_URLS, name, "file:///nonexistent-nengo-pc-test-source/"
+            download.BASE_URLS, name, "file:///nonexistent-nengo-pc-test-source/"
         )
 
 
@@ -240,7 +241,7 @@ def test_bad_name(name, tmp_path):
     assert "'mnist'" in str(excinfo.value)
     assert "'fashion_mnist'" in str(excinfo.value)
     with pytest.raises(ValueError, match="name"):
-        data.download(name, tmp_path)
+        download.download(name, tmp_path)
 
 
 @pytest.mark.parametrize("n_validation", [-1, 60000, 1.5, "10", True, None])
@@ -262,30 +263,30 @@ def test_split_length_mismatch():
 
 def test_default_cache_dir(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert data.default_cache_dir() == tmp_path / "xdg" / "nengo_pc"
+    assert datafiles.default_cache_dir() == tmp_path / "xdg" / "nengo_pc"
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     for xdg in ("", "relative/cache"):
         monkeypatch.setenv("XDG_CACHE_HOME", xdg)
-        assert data.default_cache_dir() == tmp_path / "home" / ".cache" / "nengo_pc"
+        assert datafiles.default_cache_dir() == tmp_path / "home" / ".cache" / "nengo_pc"
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert data.default_cache_dir() == tmp_path / "home" / ".cache" / "nengo_pc"
+    assert datafiles.default_cache_dir() == tmp_path / "home" / ".cache" / "nengo_pc"
 
 
 def test_resolve_data_dir(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "env"))
+    monkeypatch.setenv(datafiles.ENV_VAR, str(tmp_path / "env"))
     # The argument wins over the environment variable ...
-    assert data.resolve_data_dir(tmp_path / "arg") == tmp_path / "arg"
-    assert data.resolve_data_dir(str(tmp_path / "arg")) == tmp_path / "arg"
-    assert data.resolve_data_dir("~/arg") == tmp_path / "home" / "arg"
+    assert datafiles.resolve_data_dir(tmp_path / "arg") == tmp_path / "arg"
+    assert datafiles.resolve_data_dir(str(tmp_path / "arg")) == tmp_path / "arg"
+    assert datafiles.resolve_data_dir("~/arg") == tmp_path / "home" / "arg"
     # ... which wins over the cache dir.
-    assert data.resolve_data_dir() == tmp_path / "env"
+    assert datafiles.resolve_data_dir() == tmp_path / "env"
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv(data.ENV_VAR, "../relative")
-    assert data.resolve_data_dir() == (tmp_path / "../relative").absolute()
-    monkeypatch.delenv(data.ENV_VAR)
-    assert data.resolve_data_dir() == tmp_path / "xdg" / "nengo_pc"
+    monkeypatch.setenv(datafiles.ENV_VAR, "../relative")
+    assert datafiles.resolve_data_dir() == (tmp_path / "../relative").absolute()
+    monkeypatch.delenv(datafiles.ENV_VAR)
+    assert datafiles.resolve_data_dir() == tmp_path / "xdg" / "nengo_pc"
 
 
 # --- failure modes ----------------------------------------------------------------
@@ -298,29 +299,29 @@ def test_missing_file(mnist_copy):
     assert str(missing) in msg
     assert "Missing" in msg and "download=False" in msg
     assert str(mnist_copy / "mnist" / TRAIN_IMAGES) not in msg
-    for hint in (data.ENV_VAR, "data_dir=", "--data-dir", "fashion_mnist/"):
+    for hint in (datafiles.ENV_VAR, "data_dir=", "--data-dir", "fashion_mnist/"):
         assert hint in msg
 
 
 def test_missing_files_from_env_var(monkeypatch, tmp_path):
-    monkeypatch.setenv(data.ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(datafiles.ENV_VAR, str(tmp_path))
     with pytest.raises(DataError) as excinfo:
         load_dataset("fashion_mnist", download=False)
     msg = str(excinfo.value)
     for f in FILENAMES:
         assert str(tmp_path / "fashion_mnist" / f) in msg
-    assert f"{data.ENV_VAR} environment variable" in msg
+    assert f"{datafiles.ENV_VAR} environment variable" in msg
     assert excinfo.value.path == tmp_path / "fashion_mnist"
 
 
 def test_missing_files_in_cache_dir(monkeypatch, tmp_path):
-    monkeypatch.delenv(data.ENV_VAR, raising=False)
+    monkeypatch.delenv(datafiles.ENV_VAR, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     with pytest.raises(DataError) as excinfo:
         load_dataset("mnist", download=False)
     msg = str(excinfo.value)
     assert str(tmp_path / "nengo_pc" / "mnist" / TRAIN_IMAGES) in msg
-    assert f"{data.ENV_VAR} is not set" in msg
+    assert f"{datafiles.ENV_VAR} is not set" in msg
     assert not (tmp_path / "nengo_pc").exists()
 
 
@@ -330,8 +331,8 @@ def test_checksum_mismatch(mnist_copy):
     msg = _load_error(mnist_copy)
     assert str(path) in msg
     assert "checksum mismatch" in msg
-    assert f"expected {data.MD5['mnist'][TRAIN_LABELS]}, got {_md5(path)}" in msg
-    assert data.ENV_VAR in msg
+    assert f"expected {datafiles.MD5['mnist'][TRAIN_LABELS]}, got {_md5(path)}" in msg
+    assert datafiles.ENV_VAR in msg
 
 
 def test_corrupt_deflate_data(mnist_copy):
@@ -453,8 +454,8 @@ def test_wrong_example_count(real_data, mnist_copy):
     # Consistent test files where the training files should be.
     for kind in ("images", "labels"):
         shutil.copyfile(
-            real_data / "mnist" / data.FILES["test", kind],
-            mnist_copy / "mnist" / data.FILES["train", kind],
+            real_data / "mnist" / datafiles.FILES["test", kind],
+            mnist_copy / "mnist" / datafiles.FILES["train", kind],
         )
     msg = _load_error(mnist_copy, verify_checksum=False)
     assert str(mnist_copy / "mnist" / TRAIN_IMAGES) in msg
@@ -469,7 +470,7 @@ def test_wrong_example_count(real_data, mnist_copy):
 def test_load_downloads_missing_files(real_data, tmp_path, monkeypatch, capsys):
     source = tmp_path / "source"
     _copy_files(real_data / "mnist", source)
-    monkeypatch.setitem(data.BASE_URLS, "mnist", source.as_uri())
+    monkeypatch.setitem(download.BASE_URLS, "mnist", source.as_uri())
     dest = tmp_path / "dest"
 
     ds = load_dataset("mnist", dest, n_validation=100)
@@ -477,7 +478,7 @@ def test_load_downloads_missing_files(real_data, tmp_path, monkeypatch, capsys):
     assert len(ds.test) == 10000
     assert sorted(p.name for p in (dest / "mnist").iterdir()) == sorted(FILENAMES)
     for f in FILENAMES:
-        assert _md5(dest / "mnist" / f) == data.MD5["mnist"][f]
+        assert _md5(dest / "mnist" / f) == datafiles.MD5["mnist"][f]
     err = capsys.readouterr().err
     assert err.count("downloading") == 4
     assert all(f in err for f in FILENAMES)
@@ -491,22 +492,22 @@ def test_download_fetches_only_missing_or_bad(real_data, tmp_path, monkeypatch):
     # The source only has the one file that needs fetching.
     source = tmp_path / "source"
     _copy_files(real_data / "fashion_mnist", source, [TEST_LABELS])
-    monkeypatch.setitem(data.BASE_URLS, "fashion_mnist", source.as_uri() + "/")
+    monkeypatch.setitem(download.BASE_URLS, "fashion_mnist", source.as_uri() + "/")
 
-    assert data.download("fashion_mnist", dest) == dest / "fashion_mnist"
+    assert download.download("fashion_mnist", dest) == dest / "fashion_mnist"
     for f in FILENAMES:
-        assert _md5(dest / "fashion_mnist" / f) == data.MD5["fashion_mnist"][f]
+        assert _md5(dest / "fashion_mnist" / f) == datafiles.MD5["fashion_mnist"][f]
     # Everything is in place now, so nothing is fetched at all.
-    monkeypatch.setitem(data.BASE_URLS, "fashion_mnist", "file:///nonexistent/")
-    data.download("fashion_mnist", dest)
+    monkeypatch.setitem(download.BASE_URLS, "fashion_mnist", "file:///nonexistent/")
+    download.download("fashion_mnist", dest)
 
 
 def test_download_default_dir(real_data, tmp_path, monkeypatch):
-    monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "env"))
+    monkeypatch.setenv(datafiles.ENV_VAR, str(tmp_path / "env"))
     source = tmp_path / "source"
     _copy_files(real_data / "mnist", source)
-    monkeypatch.setitem(data.BASE_URLS, "mnist", source.as_uri())
-    assert data.download("mnist") == tmp_path / "env" / "mnist"
+    monkeypatch.setitem(download.BASE_URLS, "mnist", source.as_uri())
+    assert download.download("mnist") == tmp_path / "env" / "mnist"
     assert sorted(os.listdir(tmp_path / "env" / "mnist")) == sorted(FILENAMES)
 
 
@@ -514,7 +515,7 @@ def test_download_bad_checksum(real_data, tmp_path, monkeypatch):
     source = tmp_path / "source"
     _copy_files(real_data / "mnist", source)
     _flip_middle_byte(source / TRAIN_LABELS)
-    monkeypatch.setitem(data.BASE_URLS, "mnist", source.as_uri())
+    monkeypatch.setitem(download.BASE_URLS, "mnist", source.as_uri())
     dest = tmp_path / "dest"
 
     with pytest.raises(DataError) as excinfo:
@@ -529,14 +530,14 @@ def test_download_bad_checksum(real_data, tmp_path, monkeypatch):
 
 
 def test_download_unreachable(tmp_path, monkeypatch):
-    monkeypatch.setitem(data.BASE_URLS, "fashion_mnist", "file:///nonexistent/")
+    monkeypatch.setitem(download.BASE_URLS, "fashion_mnist", "file:///nonexistent/")
     dest = tmp_path / "dest"
     with pytest.raises(DataError) as excinfo:
         load_dataset("fashion_mnist", dest)
     msg = str(excinfo.value)
     assert "download from file:///nonexistent/" in msg and "failed" in msg
     assert str(dest / "fashion_mnist" / TRAIN_IMAGES) in msg
-    for hint in [data.ENV_VAR, "data_dir=", "--data-dir", *FILENAMES]:
+    for hint in [datafiles.ENV_VAR, "data_dir=", "--data-dir", *FILENAMES]:
         assert hint in msg
     assert list((dest / "fashion_mnist").iterdir()) == []
 

@@ -7,9 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nengo_pc.arch import ConvLayer, LIFParams, init_params, mlp, softlif_cnn, softlif_mlp
+from nengo_pc.arch import LIFParams, mlp, softlif_cnn, softlif_mlp
+from nengo_pc.conv import ConvLayer
 from nengo_pc.energy import SYNOP_ENERGY, hidden_rates, inference_cost, neuron_rates
 from nengo_pc.neurons import lif_rate
+from nengo_pc.params import init_params
 from nengo_pc.results import make_record, write_json_atomic
 
 ROOT = Path(__file__).resolve().parents[1]

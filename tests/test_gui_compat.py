@@ -20,7 +20,8 @@ import nengo
 import numpy as np
 import pytest
 
-from nengo_pc.arch import init_params, mlp, save_params
+from nengo_pc.arch import mlp
+from nengo_pc.params import init_params, save_params
 
 NETWORKS = Path(__file__).resolve().parents[1] / "networks"
 SCRIPTS = sorted(p.name for p in NETWORKS.glob("*.py"))
@@ -77,7 +78,8 @@ def small_params(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_scripts_pass_the_page_loader_checks(script, small_params):
-    from nengo_pc.arch import ConvLayer, softlif_cnn
+    from nengo_pc.arch import softlif_cnn
+    from nengo_pc.conv import ConvLayer
 
     small_params({"mnist_softlif_cnn.py": softlif_cnn(conv=(ConvLayer(4, 5, 3),)),
                   "mnist_softlif_mlp.py": mlp((20,), "lif"),

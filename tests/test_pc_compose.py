@@ -11,6 +11,7 @@ import pytest
 from nengo.exceptions import ValidationError
 
 import nengo_pc.arch as A
+import nengo_pc.params as P
 import nengo_pc.rates as R
 from nengo_pc.networks import PredictiveCodingNetwork
 from nengo_pc.networks.modes import MODES, ModeSchedule
@@ -20,7 +21,7 @@ from nengo_pc.networks.modes import MODES, ModeSchedule
 def test_issue_snippet(spiking):
     # the example of issue #18, as a user writes it: rate mode, and spiking=True
     arch = A.mlp((16,), n_in=8, n_out=3)
-    params = A.init_params(arch, seed=0)
+    params = P.init_params(arch, seed=0)
     x = np.random.default_rng(0).uniform(0, 1, 8)
     with nengo.Network(seed=0) as net:
         stim = nengo.Node(x)
@@ -49,7 +50,7 @@ def test_mode_inputs_driven_by_the_model_equal_mode(mode):
     # mode=None: the model drives clamp / learn / sweep itself (as the gate and reset
     # of nengo.networks.InputGatedMemory); the result equals the mode argument's
     arch = A.mlp((5, 4), "tanh", n_in=6, n_out=3)
-    params = A.init_params(arch, seed=1, dtype=np.float64)
+    params = P.init_params(arch, seed=1, dtype=np.float64)
     rng = np.random.default_rng(2)
     x, y = rng.normal(size=6), rng.normal(size=3)
     outputs = []
@@ -121,7 +122,7 @@ def test_parameters_are_nengo_params(name, value):
 
 def test_feedback_matrix():
     arch = A.mlp((5, 4), n_in=6, n_out=3)
-    params = A.init_params(arch, seed=0)
+    params = P.init_params(arch, seed=0)
     pc = PredictiveCodingNetwork(arch, params, add_to_container=False)
     np.testing.assert_array_equal(pc.feedback_matrix(2), params.weights[1])
     for layer in (1, 4, "2"):

@@ -15,11 +15,12 @@ import nengo
 import numpy as np
 import pytest
 
-from nengo_pc.arch import LIFParams, Params, init_params, mlp
+from nengo_pc.arch import LIFParams, mlp
 from nengo_pc.networks.inference import classify, settled_outputs
-from nengo_pc.networks.pairs import SlopeGate
 from nengo_pc.networks.modes import MODES
+from nengo_pc.networks.pairs import SlopeGate
 from nengo_pc.networks.pc import PredictiveCodingNetwork
+from nengo_pc.params import Params, init_params
 from nengo_pc.rates import forward
 
 REPO = Path(__file__).resolve().parents[1]
@@ -389,7 +390,7 @@ def test_gui_script_classifies_with_trained_params(trained_mnist, mnist_data, tm
                                                    monkeypatch):
     # the script's model, run in the reference simulator, gives the feedforward
     # answers for its first test images
-    from nengo_pc.arch import save_params
+    from nengo_pc.params import save_params
 
     arch, params = trained_mnist
     save_params(tmp_path / "params.npz", arch, params)

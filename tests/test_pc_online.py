@@ -10,7 +10,8 @@ should learn as well as in rate mode). Thresholds are measured values with a mar
 import numpy as np
 import pytest
 
-from nengo_pc.arch import init_params, load_params, mlp
+from nengo_pc.arch import mlp
+from nengo_pc.params import init_params, load_params
 from nengo_pc.pc.online import train_online
 from nengo_pc.pc.online_vectorised import train_online_vectorised
 from nengo_pc.rates import forward

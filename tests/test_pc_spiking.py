@@ -12,12 +12,13 @@ import nengo
 import numpy as np
 import pytest
 
-from nengo_pc.arch import LIFParams, init_params, mlp
-from nengo_pc.neurons import soft_lif_rate
+from nengo_pc.arch import LIFParams, mlp
 from nengo_pc.networks.inference import fixed_point
 from nengo_pc.networks.pairs import SlopeGate, soft_lif_slope
 from nengo_pc.networks.pc import PredictiveCodingNetwork
 from nengo_pc.networks.spiking import fan_out
+from nengo_pc.neurons import soft_lif_rate
+from nengo_pc.params import init_params
 
 SIZES = (6, 8, 8, 3)
 

@@ -11,7 +11,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from nengo_pc.arch import LIFParams, init_params, load_params, mlp
+from nengo_pc.arch import LIFParams, mlp
+from nengo_pc.params import init_params, load_params
 from nengo_pc.training import TrainConfig, evaluate_rule, train
 from nengo_pc.training.vectorised import time_steps
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from nengo_pc import rules
-from nengo_pc.arch import init_params, mlp
+from nengo_pc.arch import mlp
+from nengo_pc.params import init_params
 
 ALL = ("backprop", "bp-mse", "pc-standard", "pc-fixed-prediction", "pc-zil",
        "pc-incremental", "fa", "dfa", "eqprop", "chl", "pc-online")

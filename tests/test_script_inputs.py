@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from nengo_pc.arch import init_params, mlp, save_params
 from nengo_pc import script_inputs
+from nengo_pc.arch import mlp
+from nengo_pc.params import init_params, save_params
 
 
 def test_trained_params_prefers_the_first_existing_file(tmp_path, monkeypatch, capsys):

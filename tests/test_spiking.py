@@ -89,7 +89,8 @@ def test_bad_presentation(kwargs, match):
 
 
 def test_spiking_needs_lif(mnist_data):
-    from nengo_pc.arch import init_params, mlp
+    from nengo_pc.arch import mlp
+    from nengo_pc.params import init_params
 
     arch = mlp((8,))
     with pytest.raises(ValueError, match="presentation"):
@@ -99,8 +100,8 @@ def test_spiking_needs_lif(mnist_data):
 
 
 def test_nengo_dl_and_reference_simulator_agree():
-    from nengo_pc.arch import init_params
     from nengo_pc.data import Split
+    from nengo_pc.params import init_params
     from nengo_pc.training import compare_with_reference
 
     arch = softlif_mlp((8,), n_in=6, n_out=3)

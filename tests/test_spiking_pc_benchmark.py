@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from nengo_pc.arch import load_params
+from nengo_pc.params import load_params
 from nengo_pc.results import read_record
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,7 +5,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from nengo_pc.arch import ConvLayer, init_params, mlp, softlif_cnn
+from nengo_pc.arch import mlp, softlif_cnn
+from nengo_pc.conv import ConvLayer
+from nengo_pc.params import init_params
 from nengo_pc.training import TrainConfig, classification_metrics, evaluate, train
 
 
@@ -46,7 +48,7 @@ def test_backends_agree(small_run, mnist_data):
 
 
 def test_checkpoint_written_each_epoch(tmp_path, mnist_data):
-    from nengo_pc.arch import load_params
+    from nengo_pc.params import load_params
 
     arch = mlp((32,))
     path = tmp_path / "ckpt.npz"

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nengo_pc.arch import init_params, mlp, save_params
+from nengo_pc.arch import mlp
+from nengo_pc.params import init_params, save_params
 from nengo_pc.pc.update_fidelity import parameter_names, update_fidelity
 from problems import regression_problem
 

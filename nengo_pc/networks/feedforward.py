@@ -17,6 +17,7 @@ i.e. the filter's bias, and training updates the one shared value.
 """
 
 import math
+import numbers
 
 import nengo
 import numpy as np
@@ -24,8 +25,9 @@ from nengo.exceptions import ValidationError
 from nengo.params import EnumParam
 from nengo.synapses import SynapseParam
 
-from nengo_pc.arch import INPUT_CODINGS, SYNAPSES, Architecture, LIFParams, Params, init_params
+from nengo_pc.arch import INPUT_CODINGS, SYNAPSES, Architecture, LIFParams
 from nengo_pc.networks.params import FlagParam
+from nengo_pc.params import Params, init_params
 
 
 def neuron_type(activation, lif=LIFParams(), spiking=True):
@@ -232,7 +234,7 @@ class FeedforwardNetwork(nengo.Network):
 
 
 def _convolution(layer, input_shape, kernel):
-    """The `nengo.Convolution` transform of a `~nengo_pc.arch.ConvLayer`."""
+    """The `nengo.Convolution` transform of a `~nengo_pc.conv.ConvLayer`."""
     return nengo.Convolution(
         layer.filters, input_shape, kernel_size=layer.kernel_size, strides=layer.strides,
         padding=layer.padding, channels_last=True, init=kernel,
@@ -251,6 +253,20 @@ def make_synapse(kind, tau):
     if kind == "alpha":
         return nengo.Alpha(tau)
     raise ValueError(f"synapse: {kind!r} is not one of {', '.join(SYNAPSES)}")
+
+
+def as_synapse(value, name="synapse"):
+    """None, a nengo Synapse, or a time constant in seconds as a `nengo.Lowpass`.
+
+    Raises ValueError naming ``name`` unless ``value`` is one of those (a time
+    constant must be a finite number > 0).
+    """
+    if value is None or isinstance(value, nengo.synapses.Synapse):
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}: must be a finite number > 0, got {value!r}")
+    return nengo.Lowpass(float(value))
 
 
 def configure_nengo_dl(net):

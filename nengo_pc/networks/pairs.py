@@ -128,12 +128,12 @@ def soft_lif_slope(x, lif=LIFParams()):
     y = (x - 1) / gamma, rho = gamma softplus(y), D = tau_ref + tau_rc log(1 + 1/rho).
     """
     # pylint: disable=import-outside-toplevel
-    from nengo_pc.neurons import _LOG_SOFTPLUS_CLIP, _log_softplus
+    from nengo_pc.neurons import LOG_SOFTPLUS_CLIP, log_softplus
 
     x = np.asarray(x, dtype=float)
     y = (x - 1.0) / lif.smoothing
-    log_sp = _log_softplus(y)
-    u = np.exp(np.clip(y, _LOG_SOFTPLUS_CLIP, 0.0))
+    log_sp = log_softplus(y)
+    u = np.exp(np.clip(y, LOG_SOFTPLUS_CLIP, 0.0))
     with np.errstate(over="ignore"):
         ratio = np.where(y > 0, np.exp(-log_sp) / (1.0 + np.exp(-np.maximum(y, 0.0))),
                          u / ((1.0 + u) * np.log1p(u)))

@@ -16,8 +16,10 @@ nengo-gui all run it.
 Running it on data sets (classification, spiking inference) is in
 `nengo_pc.networks.inference` and `nengo_pc.networks.spiking`; the pair coding and
 the slope gates it is built from are in `nengo_pc.networks.pairs`, its run modes in
-`nengo_pc.networks.modes`. (This module is long because the class docstring lists
-what is neural in the network and what is not; the code is the wiring.)
+`nengo_pc.networks.modes`.
+
+Why this module is long: the class docstring lists what is neural in the network
+and what is not (some 175 lines); the code is the wiring.
 
 Notation follows `nengo_pc.pc.core`: layers l = 0..L, x_0 the clamped input,
 mu_l = f(x_{l-1}) W_l + b_l (mu_1 = x_0 W_1 + b_1), e_l = x_l - mu_l and, for hidden
@@ -40,8 +42,6 @@ from nengo_pc.arch import (
     SPIKING_ACTIVATIONS,
     VALUE_TAU,
     Architecture,
-    Params,
-    init_params,
 )
 from nengo_pc.networks.feedforward import make_synapse, neuron_type
 from nengo_pc.networks.modes import MODES, ModeDriver, check_mode
@@ -54,6 +54,7 @@ from nengo_pc.networks.pairs import (
     relay,
 )
 from nengo_pc.networks.params import FlagParam, PositiveParam
+from nengo_pc.params import Params, init_params
 from nengo_pc.pc.options import check_lif_params
 
 #: Synapse of a spiking network when ``synapse="auto"``: (kind, tau in seconds) for

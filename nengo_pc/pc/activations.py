@@ -19,7 +19,7 @@ import collections
 
 import tensorflow as tf
 
-from nengo_pc.neurons import _LOG_SOFTPLUS_CLIP, _log_softplus_tf, soft_lif_rate_tf
+from nengo_pc.neurons import LOG_SOFTPLUS_CLIP, log_softplus_tf, soft_lif_rate_tf
 from nengo_pc.pc.options import ACTIVATIONS
 
 Activation = collections.namedtuple("Activation", ["name", "f", "df", "change"])
@@ -107,10 +107,10 @@ def _lif_common(v):
     lif = _lif_params()
     gamma = tf.constant(lif.smoothing, v.dtype)
     y = (v - 1.0) / gamma
-    log_sp = _log_softplus_tf(tf, y)  # log softplus(y), finite for all y
+    log_sp = log_softplus_tf(tf, y)  # log softplus(y), finite for all y
     # sigmoid(y) / softplus(y): for y <= 0 it is u / ((1 + u) log1p(u)), u = e^y
     # (-> 1 as u -> 0), for y > 0 it is sigmoid(y) * exp(-log softplus(y))
-    u = tf.exp(tf.maximum(tf.minimum(y, 0.0), _LOG_SOFTPLUS_CLIP))
+    u = tf.exp(tf.maximum(tf.minimum(y, 0.0), LOG_SOFTPLUS_CLIP))
     ratio = tf.where(y > 0, tf.sigmoid(y) * tf.exp(-log_sp),
                      u / ((1.0 + u) * tf.math.log1p(u)))
     log_rho = tf.math.log(gamma) + log_sp
@@ -177,7 +177,7 @@ def _lif_change(a, d):
     below = far & (y_a <= 0)  # (far steps go down: then y_b < y_a <= 0 too)
 
     def g(y):
-        u = tf.exp(tf.maximum(tf.minimum(y, 0.0), _LOG_SOFTPLUS_CLIP))
+        u = tf.exp(tf.maximum(tf.minimum(y, 0.0), LOG_SOFTPLUS_CLIP))
         return tf.math.log(tf.math.log1p(u) / u)
 
     log_rho_ratio = delta + g(y_b) - g(y_a)

@@ -29,8 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nengo_pc.arch import Params, load_params
-from nengo_pc.pc.online import _synapse, train_online
+from nengo_pc.networks.feedforward import as_synapse
+from nengo_pc.params import Params, load_params
+from nengo_pc.pc.online import train_online
 
 #: Learning rate of the probing runs: the parameters move by ~1e-6 of their size.
 PROBE_LEARNING_RATE = 1e-4
@@ -121,7 +122,7 @@ def update_fidelity(arch, params, train, amplitudes, *, n_samples=200, batch_siz
     synapse = online_kwargs.get(
         "synapse", inspect.signature(train_online).parameters["synapse"].default)
     network_kwargs = {**(online_kwargs.get("network_kwargs") or {}),
-                      "synapse": _synapse("synapse", synapse)}
+                      "synapse": as_synapse(synapse)}
     synapse = network_kwargs["synapse"]
     synaptic = _update(arch, params, train, False, amplitudes[0],
                        online_kwargs={**online_kwargs, "network_kwargs": network_kwargs},

@@ -2,7 +2,7 @@
 
 A fresh checkout (or a wheel) can open every ``networks/`` script in nengo-gui and
 run ``nengo-pc evaluate --pretrained NAME`` without training first. Each file is a
-`nengo_pc.arch.save_params` file with the weights stored as float16 (half the
+`nengo_pc.params.save_params` file with the weights stored as float16 (half the
 size; the measured accuracy change is in ``results/pretrained.json``), its
 metadata naming the training command, the run's test accuracy and the float16
 accuracy. They are made by ``python benchmarks/make_pretrained.py``, which trains
@@ -69,7 +69,7 @@ def load(name):
     Returns
     -------
     arch : nengo_pc.arch.Architecture
-    params : nengo_pc.arch.Params
+    params : nengo_pc.params.Params
         Float32 copies of the stored float16 arrays.
     metadata : dict
         The training command, the run's accuracy and the float16 accuracy.
@@ -81,7 +81,7 @@ def load(name):
     FileNotFoundError
         If its file is not shipped.
     """
-    from nengo_pc.arch import Params, load_params  # noqa: PLC0415
+    from nengo_pc.params import Params, load_params  # noqa: PLC0415
 
     file = path(name)
     if not file.is_file():

@@ -1,10 +1,11 @@
 """Backprop: the exact gradient, of the cross-entropy or of the squared error.
 
 ``backprop`` is the cross-entropy baseline the command line trains by default, with
-NengoDL or Keras ``fit`` (`nengo_pc.training.backends.FitBackend`); its update here
-is the same gradient as a change to add, for the vectorised backend. ``bp-mse`` is
-the reference of the predictive-coding family: ``-dL/dW`` of ``L = sum_batch ||y -
-y_hat||^2 / 2`` (`nengo_pc.pc.core.backprop`).
+NengoDL or Keras ``fit`` (`nengo_pc.training.backends.NengoDLBackend`,
+`~nengo_pc.training.backends.KerasBackend`); its update here is the same gradient as
+a change to add, for the vectorised backend. ``bp-mse`` is the reference of the
+predictive-coding family: ``-dL/dW`` of ``L = sum_batch ||y - y_hat||^2 / 2``
+(`nengo_pc.pc.core.backprop`).
 """
 
 from nengo_pc.rules.registry import Rule, register

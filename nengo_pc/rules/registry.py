@@ -10,7 +10,7 @@ The interface every rule implements (``Rule.build``)::
     update = rule.build(arch, seed=0, **options)      # options checked and resolved
     changes = update(params, batch)                   # one (dW, db) per layer
 
-``params`` has the `~nengo_pc.arch.Params` layout (``weights``, ``biases``: lists of
+``params`` has the `~nengo_pc.params.Params` layout (``weights``, ``biases``: lists of
 tensors, one per layer of ``arch``, whatever the layer kind); ``batch`` is a `Batch`
 (inputs, one-hot targets and, for rules that learn during inference, the current
 per-example learning rate). The changes are to be *added* to the parameters and are
@@ -259,8 +259,9 @@ def _load(path):
 
 _RULES = {}
 
-#: Names used before the registry (``pc/train.py``'s ``"zil"``, online_vectorised's
-#: ``"pc"``, ...), mapped to registry names for reading old records (`canonical`).
+#: Names used before the registry (``"zil"`` of the first wave's ``pc/train.py``,
+#: ``"pc"`` of online_vectorised, ...), mapped to registry names for reading old
+#: records (`canonical`).
 LEGACY_NAMES = {
     "bp": "bp-mse", "standard": "pc-standard",
     "fixed_prediction": "pc-fixed-prediction", "zil": "pc-zil",

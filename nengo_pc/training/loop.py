@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nengo_pc.arch import Architecture, Params, init_params
+from nengo_pc.arch import Architecture
+from nengo_pc.params import Params, init_params
 from nengo_pc.training.config import TrainConfig
 from nengo_pc.training.evaluation import (
     check_split,
@@ -171,7 +172,7 @@ def _checkpoint_config(config):
 def write_checkpoint(path, arch, params, state, **metadata):
     """Write parameters, backend state and metadata to ``path`` atomically.
 
-    `nengo_pc.arch.load_params` reads such a file as a parameter file; `read_checkpoint`
+    `nengo_pc.params.load_params` reads such a file as a parameter file; `read_checkpoint`
     reads all of it.
     """
     from nengo_pc.results import atomic_write

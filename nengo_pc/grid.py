@@ -181,13 +181,15 @@ class GridOutcome:
         ``{Task: "ErrorType: message"}``.
     seconds : float
         Wall-clock time of the grid, cluster start to last result.
+    task_seconds : float
+        Wall-clock time from submitting the tasks to the last result.
     dashboard : str or None
         The Dask dashboard's address.
     """
 
     def __init__(self):
         self.done, self.skipped, self.failed = {}, [], {}
-        self.seconds, self.dashboard = 0.0, None
+        self.seconds, self.task_seconds, self.dashboard = 0.0, 0.0, None
 
     def summary(self):
         """One line: how many tasks were done, skipped and failed."""
@@ -223,6 +225,7 @@ def start_client(scheduler=None, workers=None, tf_threads=None, n_tasks=1,
     import logging
 
     from distributed import Client, LocalCluster
+    from distributed.comm import get_address_host
 
     from nengo_pc.commands import UserError
     from nengo_pc.comparison import usable_cores
@@ -247,8 +250,9 @@ def start_client(scheduler=None, workers=None, tf_threads=None, n_tasks=1,
             raise UserError(f"--scheduler: cannot connect to {scheduler} "
                             f"({type(err).__name__}: {err})") from None
         per_host = {}
-        for info in client.scheduler_info(n_workers=-1)["workers"].values():
-            per_host[info["host"]] = per_host.get(info["host"], 0) + 1
+        for address in client.nthreads():
+            host = get_address_host(address)
+            per_host[host] = per_host.get(host, 0) + 1
         plugin = TensorFlowThreads(tf_threads, per_host)
     client.register_plugin(plugin)
     return client, cluster
@@ -298,15 +302,17 @@ def run_grid(tasks, settings, *, scheduler=None, workers=None, tf_threads=None,
                                        dashboard_address)
     try:
         outcome.dashboard = client.dashboard_link
-        n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
+        n_workers = len(client.nthreads())
         print(f"Dask: {client.scheduler.address}, {n_workers} workers; dashboard "
               f"{outcome.dashboard}", file=stream, flush=True)
         # keys unique to this run, so grids sharing a scheduler never collide
         run_id = uuid.uuid4().hex[:8]
+        submitted = time.monotonic()
         futures = {client.submit(run_in_worker, task, settings, pure=False,
                                  key=f"nengo-pc-{task.name.replace('/', '-')}-{run_id}"):
                    task for task in todo}
         _watch(client, futures, outcome, stream, t0)
+        outcome.task_seconds = time.monotonic() - submitted
     finally:
         if own_client:
             client.close()
@@ -320,7 +326,9 @@ def _watch(client, futures, outcome, stream, t0):
     """Collect results as tasks end, printing each end and the progress line."""
     progress = _Progress(stream, len(futures), t0)
     pending = dict(futures)
-    workers = set(client.scheduler_info(n_workers=-1)["workers"])
+    # client.nthreads() asks the scheduler each time; scheduler_info() returns a
+    # cache that the client's background refresh may have emptied of workers
+    workers = set(client.nthreads())
     try:
         while pending:
             for future, task in list(pending.items()):
@@ -335,11 +343,10 @@ def _watch(client, futures, outcome, stream, t0):
                         progress.event(f"FAILED {task.name}: {outcome.failed[task]}")
                         continue
                     outcome.done[task] = result
-                    where = result["execution"] or {}
-                    progress.event(
-                        f"done {task.name}: test accuracy "
-                        f"{100 * result['test_accuracy']:.2f}% "
-                        f"({where.get('host', '?')} pid {where.get('pid', '?')})")
+                    where = ("its record was already written" if result["skipped"]
+                             else "{host} pid {pid}".format(**result["execution"]))
+                    progress.event(f"done {task.name}: test accuracy "
+                                   f"{100 * result['test_accuracy']:.2f}% ({where})")
                 elif future.status in ("error", "cancelled", "lost"):
                     del pending[future]
                     outcome.failed[task] = (_error_text(future)
@@ -348,8 +355,8 @@ def _watch(client, futures, outcome, stream, t0):
                     progress.event(f"FAILED {task.name}: {outcome.failed[task]}")
             if not pending:
                 break
-            info = client.scheduler_info(n_workers=-1)["workers"]
-            now = set(info)
+            nthreads = client.nthreads()
+            now = set(nthreads)
             for address in sorted(workers - now):
                 progress.event(f"worker {address} left; the scheduler reruns its "
                                "tasks elsewhere")
@@ -358,7 +365,7 @@ def _watch(client, futures, outcome, stream, t0):
             # the scheduler assigns a worker more tasks than it runs at once; it
             # runs as many as it has threads (one, as the local cluster starts them)
             running = sum(min(len(keys.intersection(on)),
-                              info.get(address, {}).get("nthreads", 1))
+                              nthreads.get(address, 1))
                           for address, on in client.processing().items())
             progress.show(len(outcome.done), running, len(outcome.failed))
             time.sleep(POLL_SECONDS)
@@ -374,7 +381,7 @@ class _Progress:
     def __init__(self, stream, total, t0):
         self.stream, self.total, self.t0 = stream, total, t0
         self.tty = getattr(stream, "isatty", lambda: False)()
-        self.last_text, self.last_time, self.open_line = None, 0.0, False
+        self.last_status, self.last_time, self.open_line = None, 0.0, False
 
     def event(self, text):
         if self.open_line:
@@ -401,8 +408,8 @@ class _Progress:
             self.stream.write("\r" + text.ljust(100) + ("\n" if final else ""))
             self.stream.flush()
             self.open_line = not final
-        elif (status != self.last_text or final
+        elif (status != self.last_status or final
               or now - self.last_time >= HEARTBEAT_SECONDS):
             print(text, file=self.stream, flush=True)
             self.last_time = now
-        self.last_text = status
+        self.last_status = status

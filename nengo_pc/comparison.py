@@ -100,14 +100,21 @@ def record_path(out_dir, dataset, rule, seed):
 def finished(task, settings):
     """The path of ``task``'s record if it exists (and ``settings.force`` is off).
 
-    A damaged record raises (`nengo_pc.results.read_record`) rather than being taken
-    as done or silently replaced.
+    Raises
+    ------
+    ValueError
+        Naming ``out_dir`` and the file, if the record is damaged: it is neither
+        taken as done nor silently replaced.
     """
     if settings.force:
         return None
     existing = find_seed_record(settings.out_dir, task.dataset, task.rule, task.seed)
     if existing is not None:
-        read_record(existing)
+        try:
+            read_record(existing)
+        except (OSError, ValueError) as err:
+            raise ValueError(f"out_dir: {existing} is not a readable run record "
+                             f"({err}); remove it to run {task.name} again") from None
     return existing
 
 

@@ -135,7 +135,7 @@ def check_arguments(args):
 def run_command(args):
     """``nengo-pc compare``: check, run the grid, report; UserError if a task failed."""
     from nengo_pc.commands import UserError, writable_dir
-    from nengo_pc.comparison import Settings, grid_tasks
+    from nengo_pc.comparison import Settings, finished, grid_tasks
 
     scheduler = check_arguments(args)
     try:
@@ -151,6 +151,11 @@ def run_command(args):
         activation=args.activation, data_dir=data_dir, resume=args.resume,
         force=args.force)
     tasks = grid_tasks(args.datasets, args.rules, args.seeds)
+    try:
+        for task in tasks:
+            finished(task, settings)
+    except ValueError as err:
+        raise UserError(str(err).replace("out_dir: ", "--out-dir: ", 1)) from None
     if scheduler is None:
         # the local workers share this machine's files: make sure each data set is
         # here (downloaded once, not by every worker at once) before starting them

@@ -211,6 +211,8 @@ BAD_OPTIONS = [
     (["--rules", "bp-mse", "--out-dir", "FILE"], 2, "exists and is not a directory"),
     (["--rules", "bp-mse", "--scheduler", "tcp://127.0.0.1:1"], 1,
      "--scheduler: cannot connect to tcp://127.0.0.1:1"),
+    (["--rules", "bp-mse", "DAMAGED"], 1,
+     "bp-mse_seed0.json is not a readable run record"),
 ]
 
 
@@ -224,6 +226,9 @@ def test_bad_options_exit_with_a_message(args, status, message, tmp_path, capsys
     for arg in args:
         if arg.startswith("ENV:"):
             monkeypatch.setenv(grid.SCHEDULER_VAR, arg[4:])
+        elif arg == "DAMAGED":  # a half-written record from elsewhere
+            (tmp_path / "out" / "mnist").mkdir(parents=True)
+            (tmp_path / "out" / "mnist" / "bp-mse_seed0.json").write_text('{"sche')
         else:
             argv.append(str(tmp_path / arg) if arg == "FILE" else arg)
     if "--out-dir" not in argv:
@@ -235,7 +240,9 @@ def test_bad_options_exit_with_a_message(args, status, message, tmp_path, capsys
     err = capsys.readouterr().err
     assert code == status, err
     assert message in err
-    assert not list(tmp_path.glob("out/*/*.json"))
+    assert "Traceback" not in err
+    if "DAMAGED" not in args:
+        assert not list(tmp_path.glob("out/*/*.json"))
 
 
 def test_compare_help_lists_the_benchmark_rules_without_importing_dask():

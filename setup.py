@@ -46,6 +46,9 @@ setup(
     extras_require={
         "test": ["pytest==9.2.0"],
         "gui": ["nengo-gui==0.6.0"],
+        # nengo-pc compare: the comparison grid as Dask tasks (docs/grid.md);
+        # diagnostics brings bokeh, which serves the Dask dashboard
+        "grid": ["dask[distributed,diagnostics]==2026.8.0", "distributed==2026.8.0"],
     },
     entry_points={"console_scripts": ["nengo-pc = nengo_pc.cli:main"]},
     classifiers=[

@@ -1,6 +1,8 @@
 """Benchmark: every learning rule on one MLP, several seeds, both data sets.
 
-The runs behind the comparison table (``analysis/comparison_table.py``). Each
+The runs behind the comparison table (``analysis/comparison_table.py``), one after
+another in this process; ``nengo-pc compare`` runs the same tasks on a Dask cluster
+(`nengo_pc.grid`, docs/grid.md). Each task is `nengo_pc.comparison.run_task`: each
 (data set, rule, seed) trains the rule's benchmark network (`nengo_pc.pc.settings.benchmark_arch`:
 784-500-500-10 ReLU for backprop and the PC variants) with `nengo_pc.training.train`
 and the rule's benchmark settings (`nengo_pc.pc.settings.benchmark_config`: the same
@@ -24,93 +26,39 @@ Example (the table's runs; ~1-5 min per run on a 2-core CPU)::
 """
 
 import argparse
-import dataclasses
 import sys
-import time
-from pathlib import Path
 
 from nengo_pc import cli
-from nengo_pc.arch import mlp
-from nengo_pc.data import load_dataset
-from nengo_pc.datafiles import DATASETS
-from nengo_pc.pc.settings import (
-    ACTIVATION, BENCHMARK_RULES, HIDDEN, benchmark_arch, benchmark_config,
+from nengo_pc.comparison import (
+    Settings, configure_tensorflow, finished, grid_tasks, run_task,
 )
-from nengo_pc.results import find_seed_record, make_record, read_record, write_json_atomic
-from nengo_pc.training import evaluate_rule, train
+from nengo_pc.datafiles import DATASETS
+from nengo_pc.pc.settings import BENCHMARK_RULES
 
 
 def _log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def record_path(out_dir, dataset, rule, seed):
-    """Where the record of one run goes."""
-    return Path(out_dir) / dataset / f"{rule}_seed{seed}.json"
-
-
-def run_one(arch, data, dataset, rule, seed, epochs=None, progress=True,
-            checkpoint_path=None, resume=False):
-    """Train and test one (data set, rule, seed); return its run record."""
-    overrides = {} if epochs is None else {"epochs": epochs}
-    config = benchmark_config(rule, seed=seed, dataset=dataset, **overrides)
-    t0 = time.perf_counter()
-    result = train(arch, data.train, config, checkpoint_path=checkpoint_path,
-                   resume=resume, progress=progress)
-    t1 = time.perf_counter()
-    test = evaluate_rule(arch, result.params, data.test, rule,
-                         config.rule_options(arch))
-    final = [c for c in result.history[-1]["alignment"] if c is not None]
-    metrics = {
-        "test_accuracy": test["accuracy"],
-        "test_squared_error": test["squared_error"],
-        "final_alignment": result.history[-1]["alignment"],
-        "final_alignment_min": min(final) if final else None,
-        "final_alignment_mean": sum(final) / len(final) if final else None,
-    }
-    seconds = {"per_epoch": result.seconds_per_epoch, "build": result.build_seconds,
-               "test": time.perf_counter() - t1, "total": time.perf_counter() - t0}
-    return make_record(
-        "benchmark",
-        config={"benchmark": "compare_rules", "dataset": dataset, "rule": rule,
-                "architecture": arch.to_dict(), "train": config.to_dict(),
-                "n_train": len(data.train), "n_test": len(data.test)},
-        seed=seed, metrics=metrics, seconds=seconds, history=result.history,
-    )
-
-
 def run(args):
-    custom = args.hidden is not None or args.activation is not None
+    settings = Settings(
+        out_dir=args.out_dir, epochs=args.epochs, n_train=args.n_train,
+        n_test=args.n_test, hidden=tuple(args.hidden) if args.hidden else None,
+        activation=args.activation, data_dir=args.data_dir, resume=args.resume,
+        force=args.force, progress=not args.quiet)
+    if args.tf_threads is not None:
+        configure_tensorflow(args.tf_threads)
     done = skipped = 0
-    for dataset in args.datasets:
-        data = None
-        for seed in args.seeds:
-            for rule in args.rules:
-                path = record_path(args.out_dir, dataset, rule, seed)
-                existing = find_seed_record(args.out_dir, dataset, rule, seed)
-                if existing is not None and not args.force:
-                    read_record(existing)  # a damaged record fails loudly here
-                    skipped += 1
-                    continue
-                if data is None:
-                    data = load_dataset(dataset, data_dir=args.data_dir)
-                    if args.n_train:
-                        data = dataclasses.replace(data, train=data.train.subset(
-                            min(args.n_train, len(data.train))))
-                arch = (mlp(tuple(args.hidden or HIDDEN),
-                            activation=args.activation or ACTIVATION)
-                        if custom else benchmark_arch(rule))
-                _log(f"== {dataset} / {rule} / seed {seed}")
-                checkpoint = path.with_suffix(".checkpoint.npz")
-                record = run_one(arch, data, dataset, rule, seed, args.epochs,
-                                 progress=not args.quiet, checkpoint_path=checkpoint,
-                                 resume=args.resume)
-                write_json_atomic(path, record)
-                checkpoint.unlink(missing_ok=True)  # superseded by the record
-                done += 1
-                _log(f"{dataset}/{rule}/seed {seed}: test accuracy "
-                     f"{100 * record['metrics']['test_accuracy']:.2f}%, "
-                     f"{record['seconds']['per_epoch']:.1f} s/epoch -> {path}")
+    for task in grid_tasks(args.datasets, args.rules, args.seeds):
+        if finished(task, settings) is not None:
+            skipped += 1
+            continue
+        _log(f"== {task.dataset} / {task.rule} / seed {task.seed}")
+        result = run_task(task, settings)
+        done += 1
+        _log(f"{task.dataset}/{task.rule}/seed {task.seed}: test accuracy "
+             f"{100 * result['test_accuracy']:.2f}%, "
+             f"{result['seconds_per_epoch']:.1f} s/epoch -> {result['path']}")
     _log(f"{done} runs done, {skipped} already recorded")
     return done
 
@@ -130,11 +78,17 @@ def main(argv=None):
                         choices=["relu", "tanh", "sigmoid"])
     parser.add_argument("--n-train", type=cli.positive_int, default=None,
                         help="use only the first N training images (smoke tests)")
+    parser.add_argument("--n-test", type=cli.positive_int, default=None,
+                        help="test on the first N test images only (smoke tests)")
     parser.add_argument("--out-dir", default="results/compare")
     parser.add_argument("--force", action="store_true",
                         help="rerun runs whose record exists")
     parser.add_argument("--resume", action="store_true",
                         help="continue interrupted runs from their checkpoints")
+    parser.add_argument("--tf-threads", type=cli.positive_int, default=None,
+                        help="TensorFlow intra- and inter-op threads (default: "
+                             "TensorFlow's, all cores); records are bit-identical to "
+                             "a grid's whose workers had as many (docs/grid.md)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--quiet", action="store_true")
     return run(parser.parse_args(argv))

@@ -13,6 +13,9 @@ Subcommands:
     or Keras; rate or spiking) or the predictive-coding network (``--network pc``;
     rate: settled in NengoDL; spiking: accuracy over time), writing
     ``evaluate.json``.
+``nengo-pc compare --rules NAME ...``
+    The rule-comparison grid, every (rule, data set, seed) a Dask task on a local or
+    an existing cluster (`nengo_pc.grid`), one record each under ``--out-dir``.
 
 Every option is checked before work starts: argument errors exit with status 2 and
 a message naming the option (options that do not apply to the chosen rule or
@@ -285,6 +288,10 @@ def build_parser():
     sub.required = True
     _add_train(sub)
     _add_evaluate(sub)
+    from nengo_pc import grid
+
+    grid.add_parser(sub, positive_int, nonnegative_int,
+                    _add_data_options).set_defaults(func=grid.run_command)
     return parser
 
 

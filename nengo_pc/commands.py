@@ -71,7 +71,7 @@ def _as_usage(err, prefix=""):
     return UsageError(prefix + text)
 
 
-def _writable_dir(option, path):
+def writable_dir(option, path):
     """Create ``path`` if needed and check that files can be written into it."""
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
@@ -169,7 +169,7 @@ def train_settings(args):
 
 
 def _check_run_dir(args):
-    out_dir = _writable_dir("--out-dir", args.out_dir)
+    out_dir = writable_dir("--out-dir", args.out_dir)
     if (out_dir / "train.json").exists() and not args.overwrite:
         raise UserError(f"--out-dir: {out_dir} holds a finished run (train.json); "
                         "choose another directory or pass --overwrite to replace it")
@@ -370,7 +370,7 @@ def _check_out(args, default):
     out = Path(args.out).expanduser() if args.out else Path(default)
     if out.is_dir():
         raise UsageError(f"--out: {out} is a directory; give a file name")
-    _writable_dir("--out", out.parent)
+    writable_dir("--out", out.parent)
     return out
 
 

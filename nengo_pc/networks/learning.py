@@ -45,22 +45,43 @@ at every step the weights change by the sum over the items of their updates,
 ``dT = -learning_rate * dt * sum_b g_b (E_post e_b) (x) p_b``, so with
 ``minibatch_size=1`` NengoDL computes what ``nengo.Simulator`` does, and a minibatch
 of B items learns what B simulators learning from the same weights would have
-learned in total. NengoDL 3.6 stores the weights of any connection that has a
-learning rule once per minibatch item (``TensorGraph.mark_signals``, tensor_graph.py
-lines 919-952, marks them ``minibatched`` "to learn independently in each
-minibatch"), and only minibatched parameters keep what a learning rule wrote into
-them after a call (``TensorGraph.call``, lines 504-516, assigns back only
-minibatched base params). A shared, unbatched weight matrix changed inside the
-simulation is therefore not possible without changing NengoDL itself; instead the
-builder adds the same summed update to every item's copy, so the copies stay
-identical (``sim.data[conn].weights`` has the minibatch axis, every row the same
-matrix). The cost is memory and time in the minibatch size: every step reads and
-writes B copies of the weights. Measured on a relu 784-100-10 network at batch 20,
-training with this rule was about six times slower than summing the same products
-outside the simulator, which is why `nengo_pc.pc.online.train_online` still does the
-latter (same learning curve). Two changes to NengoDL would remove the cost: let a rule
-keep its target unbatched (``mark_signals``) and assign back unbatched parameters a
-rule changed (``call``).
+learned in total. Where the weights live is NengoDL's choice, and there are two
+cases:
+
+* *By default* NengoDL 3.6 stores the weights of any connection that has a learning
+  rule once per minibatch item: ``TensorGraph.mark_signals`` (nengo_dl/
+  tensor_graph.py lines 919-952) marks them ``minibatched`` "to learn independently
+  in each minibatch", and ``TensorGraph.call`` (lines 504-516) assigns back after a
+  call only the minibatched parameters a rule changed. The builder then adds the
+  same summed update to every item's copy, so the copies stay identical
+  (``sim.data[conn].weights`` has the minibatch axis, every row the same matrix).
+  Correct, but every step reads and writes B copies of the weights: online
+  learning of relu 784-100-10 at batch 20 ran about six times slower this way.
+* *With* `share_learned_weights` among the network's NengoDL graph simplifications
+  there is one matrix. NengoDL decides the layout of its signals in
+  ``TensorGraph.__init__`` in this order: ``mark_signals`` (the per-item marking
+  above), then the graph simplifications the network configures (the
+  ``simplifications`` setting of ``nengo_dl.configure_settings``, applied to the
+  operator list), then ``create_signals``, which reads every signal's
+  ``trainable`` and ``minibatched`` attributes to build the base arrays. The
+  simplification finds the `SimLocalPC` operators and marks their weights, delta
+  and trace ``minibatched=False`` and ``trainable=None``: simulator *state*
+  without a minibatch axis (as NengoDL's own time and step signals are). Every
+  item's connection then reads the same matrix (one matrix product for the whole
+  minibatch), the builder writes the summed update into it once, and nothing is
+  copied. NengoDL keeps state between calls when the calls are stateful
+  (``stateful=True``, the default of ``Simulator.run``; ``TensorGraph.call``
+  assigns the final state back), and a stateless call (``predict_on_batch``'s
+  default) leaves it as it was: a stateful call learns, a stateless one only reads.
+  ``sim.data[conn].weights`` is the matrix, ``Simulator.save_params(...,
+  include_state=True)`` saves it with the rest of the state, ``Simulator.reset``
+  restores the initial weights.
+
+No code writes into NengoDL's variables or changes the built network: the rule's
+NengoDL builder sees ordinary signals, and the simplification only sets the two
+attributes NengoDL itself reads. (A shared weight matrix that is a trainable
+parameter rather than state would need NengoDL's ``call`` to assign back unbatched
+parameters a rule changed; it does not, lines 504-516.)
 """
 
 import sys
@@ -160,8 +181,11 @@ class SimLocalPC(Operator):
     """
 
     def __init__(self, pre_filtered, error, delta, trace, scale, post_encoders,
-                 pre_encoders, tag=None):
+                 pre_encoders, weights=None, tag=None):
         super().__init__(tag=tag)
+        # the learned weights, which the op does not touch (``weights += delta`` is
+        # Nengo's own op); named so that `share_learned_weights` can find them
+        self.weights = weights
         self.scale = float(scale)
         self.post_encoders = np.asarray(post_encoders, dtype=np.float64)
         self.pre_encoders = (None if pre_encoders is None
@@ -316,7 +340,8 @@ def build_local_pc(model, local_pc, rule):
         trace = Signal(shape=delta.shape, name="LocalPC:trace")
         model.sig[rule]["trace"] = trace
     model.add_op(SimLocalPC(acts, error, delta, trace, local_pc.learning_rate * model.dt,
-                            post_encoders, pre_encoders))
+                            post_encoders, pre_encoders,
+                            weights=model.sig[conn]["weights"]))
     model.sig[rule]["error"] = error
     model.sig[rule]["activities"] = acts
 
@@ -325,6 +350,41 @@ def build_local_pc(model, local_pc, rule):
     # TensorFlow when only nengo is used
     if "nengo_dl" in sys.modules:
         register_nengo_dl()
+
+
+def share_learned_weights(operators):
+    """NengoDL graph simplification: one copy of the weights `LocalPC` learns.
+
+    Marks the weights, delta and trace of every `SimLocalPC` in ``operators`` as
+    simulator state that is not minibatched (see the module docstring), and returns
+    ``operators`` unchanged. Give it to NengoDL before its default simplifications::
+
+        nengo_dl.configure_settings(simplifications=(share_learned_weights,)
+                                    + nengo_dl.graph_optimizer.default_simplifications)
+
+    Parameters
+    ----------
+    operators : list of nengo.builder.Operator
+
+    Returns
+    -------
+    operators : list of nengo.builder.Operator
+        The same list.
+    """
+    shared = set()
+    for op in operators:
+        if isinstance(op, SimLocalPC):
+            shared.update(sig.base for sig in (op.weights, op.delta, op.trace)
+                          if sig is not None)
+    if not shared:
+        return operators
+    # NengoDL reads these two attributes of every signal (views included) when it
+    # lays out its base arrays, which happens after the simplifications
+    for sig in [s for op in operators for s in op.all_signals] + list(shared):
+        if sig.base in shared:
+            sig.trainable = None
+            sig.minibatched = False
+    return operators
 
 
 _NENGO_DL_REGISTERED = []
@@ -342,9 +402,10 @@ def register_nengo_dl():
     class SimLocalPCBuilder(OpBuilder):
         """NengoDL build class of `SimLocalPC`: the minibatch items' updates summed.
 
-        Every item's delta and trace (NengoDL keeps one per item) receive the same
-        sum, so the per-item weight copies stay identical: one shared matrix. A
-        gated rule's window is open while any item's gate is not 0.
+        The sum goes into the one delta and trace `share_learned_weights` made, or
+        else into every item's copy (NengoDL's default layout), so the per-item
+        weight copies stay identical: one shared matrix either way. A gated rule's
+        window is open while any item's gate is not 0.
         """
 
         def build_pre(self, signals, config):

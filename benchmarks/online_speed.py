@@ -63,9 +63,12 @@ def extract(commit, into):
 
 
 def run(path, settings):
+    # run in ``path`` so that its nengo_pc is the one imported (a ``-c`` script puts
+    # the working directory first on sys.path)
     env = {**os.environ, "PYTHONPATH": str(path)}
     out = subprocess.run([sys.executable, "-c", WORKER, json.dumps(settings)], env=env,
-                         check=True, capture_output=True, text=True).stdout
+                         cwd=str(path), check=True, capture_output=True,
+                         text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -97,6 +100,8 @@ def main(argv=None):
             for repeat in range(args.repeats):
                 for path_name, path in (("previous", old), ("local_pc", ROOT)):
                     result = run(path, settings)
+                    if not result["module"].startswith(str(path)):
+                        raise RuntimeError(f"{path_name}: imported {result['module']}")
                     result.update(mode=mode, path=path_name, repeat=repeat,
                                   images_per_second=args.n_samples
                                   / result["train_seconds"],

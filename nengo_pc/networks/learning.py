@@ -416,9 +416,9 @@ def register_nengo_dl():
             self.delta_data = signals.combine([op.delta])
             self.trace_data = None if op.trace is None else signals.combine([op.trace])
             self.d = op.post_encoders.shape[1]
-            self.post_encoders = tf.constant(op.post_encoders.T, dtype=signals.dtype)
+            self.post_encoders = _encoder_product(op.post_encoders, signals.dtype)
             self.pre_encoders = (None if op.pre_encoders is None else
-                                 tf.constant(op.pre_encoders.T, dtype=signals.dtype))
+                                 _encoder_product(op.pre_encoders, signals.dtype))
             self.scale = tf.constant(-op.scale, dtype=signals.dtype)
 
         @staticmethod
@@ -433,16 +433,11 @@ def register_nengo_dl():
             value = signals.gather(data)
             return value[0] if data.minibatched else value
 
-        def build_step(self, signals):
-            error = signals.gather(self.error_data)
-            pre = signals.gather(self.pre_data)
-            if not self.error_data.minibatched:
-                error = error[None]
-            if not self.pre_data.minibatched:
-                pre = tf.broadcast_to(pre[None], (tf.shape(error)[0],) + pre.shape)
-            local = tf.matmul(error[:, :self.d], self.post_encoders)
+        def _change(self, error, pre):
+            """The minibatch's summed product (gated: its factors times sqrt|g|)."""
+            local = self.post_encoders(error[:, :self.d])
             if self.pre_encoders is not None:  # spread back over the pre neurons
-                pre = tf.matmul(pre, self.pre_encoders)
+                pre = self.pre_encoders(pre)
             if self.trace_data is not None:
                 # g split evenly over the two factors, so that a rule and its
                 # mirror image (factors swapped) compute the same bits
@@ -451,16 +446,27 @@ def register_nengo_dl():
                 local *= tf.sign(gate) * root
                 pre *= root
             # sum over the minibatch of the items' outer products
-            change = tf.matmul(local, pre, transpose_a=True) * self.scale
+            return tf.matmul(local, pre, transpose_a=True) * self.scale
+
+        def build_step(self, signals):
+            error = signals.gather(self.error_data)
+            pre = signals.gather(self.pre_data)
+            if not self.error_data.minibatched:
+                error = error[None]
+            if not self.pre_data.minibatched:
+                pre = tf.broadcast_to(pre[None], (tf.shape(error)[0],) + pre.shape)
             if self.trace_data is None:
-                self._shared(signals, self.delta_data, change)
+                self._shared(signals, self.delta_data, self._change(error, pre))
                 return
             trace = self._first(signals, self.trace_data)
-            is_open = tf.reduce_any(tf.not_equal(gate, 0))
-            zeros = tf.zeros_like(trace)
-            self._shared(signals, self.trace_data,
-                         tf.where(is_open, trace + change, zeros))
-            self._shared(signals, self.delta_data, tf.where(is_open, zeros, trace))
+            is_open = tf.reduce_any(tf.not_equal(error[:, self.d], 0))
+            # the product only while the window is open (most steps it is not)
+            trace, delta = tf.cond(
+                is_open,
+                lambda: (trace + self._change(error, pre), tf.zeros_like(trace)),
+                lambda: (tf.zeros_like(trace), trace))
+            self._shared(signals, self.trace_data, trace)
+            self._shared(signals, self.delta_data, delta)
 
         @staticmethod
         def mergeable(x, y):
@@ -475,19 +481,35 @@ def register_nengo_dl():
             op = self.ops[0]
             self.input_data = signals.combine([op.input])
             self.output_data = signals.combine([op.output])
-            self.matrix = tf.constant(op.matrix.T, dtype=signals.dtype)
+            self.project = _encoder_product(op.matrix, signals.dtype)
 
         def build_step(self, signals):
             x = signals.gather(self.input_data)
             if self.input_data.minibatched:
-                y = tf.matmul(x, self.matrix)
+                y = self.project(x)
             else:
-                y = tf.matmul(x[None], self.matrix)[0]
+                y = self.project(x[None])[0]
             signals.scatter(self.output_data, y)
 
         @staticmethod
         def mergeable(x, y):
             return False
+
+    def _encoder_product(matrix, dtype):
+        """``x -> x @ matrix.T`` for rows ``x``; for the pair coding's matrices
+        ([I; -I] and its transpose) a concatenation or a difference of halves, which
+        gives the same bits as the product (one nonzero +-1 term per output) without
+        its cost (a dense (2n, n) product per item and step)."""
+        matrix = np.asarray(matrix)
+        n_out, n_in = matrix.shape
+        if n_out == 2 * n_in and np.array_equal(
+                matrix, np.vstack([np.eye(n_in), -np.eye(n_in)])):
+            return lambda x: tf.concat([x, -x], axis=-1)
+        if n_in == 2 * n_out and np.array_equal(
+                matrix, np.hstack([np.eye(n_out), -np.eye(n_out)])):
+            return lambda x: x[..., :n_out] - x[..., n_out:]
+        constant = tf.constant(matrix.T, dtype=dtype)
+        return lambda x: tf.matmul(x, constant)
 
     for op, builder in ((SimLocalPC, SimLocalPCBuilder), (SimProject, SimProjectBuilder)):
         if op not in DLBuilder.builders:

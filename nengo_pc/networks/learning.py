@@ -73,6 +73,8 @@ cases:
   (``stateful=True``, the default of ``Simulator.run``; ``TensorGraph.call``
   assigns the final state back), and a stateless call (``predict_on_batch``'s
   default) leaves it as it was: a stateful call learns, a stateless one only reads.
+  Online learning of relu 784-100-10 at batch 20 runs at 0.8x the speed of summing
+  the products outside the simulator (``results/online_speed.json``).
   ``sim.data[conn].weights`` is the matrix, ``Simulator.save_params(...,
   include_state=True)`` saves it with the rest of the state, ``Simulator.reset``
   restores the initial weights.

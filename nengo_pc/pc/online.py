@@ -116,10 +116,9 @@ from nengo_pc.pc.online_schedule import (
     nonnegative,
     one_hot,
     optional_int,
-    require_positive,
     training_arrays,
 )
-from nengo_pc.training.config import require_int
+from nengo_pc.training.config import require_int, require_positive
 from nengo_pc.training.evaluation import check_split, log_progress
 from nengo_pc.training.loop import SampleStream, read_checkpoint
 

@@ -48,7 +48,8 @@ import numpy as np
 from nengo_pc.networks.inference import data_nodes
 from nengo_pc.networks.learning import LocalPC, share_learned_weights
 from nengo_pc.networks.pairs import pair_decoder
-from nengo_pc.pc.online_schedule import poisson_input, require_positive
+from nengo_pc.pc.online_schedule import poisson_input
+from nengo_pc.training.config import require_positive
 
 #: Activations for which ``spiking=True`` uses the network's own spiking mode; other
 #: activations (``"relu"``) keep rate activities with spiking pairs, as measured for

@@ -15,7 +15,7 @@ import numpy as np
 
 from nengo_pc.arch import Architecture
 from nengo_pc.networks.modes import MODES
-from nengo_pc.training.config import require_int, require_positive
+from nengo_pc.training.config import require_int
 from nengo_pc.training.evaluation import check_split
 
 #: Seconds between progress lines of an online run (besides one per evaluation).
@@ -210,4 +210,4 @@ def evaluation_line(tag, entry, total):
 
 __all__ = ["COMMIT_STEPS", "PROGRESS_INTERVAL", "LearningSchedule", "Presentation",
            "evaluation_line", "minibatches", "nonnegative", "one_hot", "optional_int",
-           "poisson_input", "require_positive", "training_arrays"]
+           "poisson_input", "training_arrays"]

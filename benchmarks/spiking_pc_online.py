@@ -3,7 +3,9 @@ r"""Benchmark: the PC network learning MNIST online, from scratch, with local ru
 Runs `nengo_pc.pc.online.train_online`: the `PredictiveCodingNetwork` in NengoDL,
 minibatched, each presentation a feedforward sweep, a clamped settle and a learning
 window in which every prediction connection changes by its presynaptic activity times
-its postsynaptic error (summed over the minibatch, applied after each simulator call).
+its postsynaptic error: the `~nengo_pc.networks.learning.LocalPC` rule on the
+network's connections, the minibatch items learning into one shared set of weights
+(their updates summed, applied when the window closes).
 Records test accuracy (the learned parameters' feedforward pass, which is where the
 free network settles) against training samples seen, and with ``--eval-spiking N`` the
 spiking network's own accuracy on N test images at every evaluation.
@@ -50,10 +52,10 @@ import json
 import sys
 
 from nengo_pc import cli
-from nengo_pc.arch import mlp
+from nengo_pc.arch import INPUT_CODINGS, mlp
 from nengo_pc.data import load_dataset
 from nengo_pc.datafiles import DATASETS
-from nengo_pc.pc.online import INPUT_CODINGS, train_online
+from nengo_pc.pc.online import train_online
 from nengo_pc.pc.online_vectorised import train_online_vectorised
 from nengo_pc.results import make_record, write_json_atomic
 

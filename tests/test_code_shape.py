@@ -33,8 +33,6 @@ LONG_MARKER = "Why this module is long:"
 #: rewrites bring them within the rules); `test_being_split_entries_are_live`
 #: fails once an entry is no longer needed, as a reminder.
 BEING_SPLIT = {
-    "nengo_pc/pc/online.py": "being rewritten on branch 'online' (train_online as "
-                             "the one training loop with a Nengo learning rule)",
     "nengo_pc/pc/core.py": "being rewritten on branch 'perf-pc'",
 }
 

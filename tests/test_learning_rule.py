@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from nengo.exceptions import BuildError, ValidationError
 
-from nengo_pc.networks.learning import LocalPC
+from nengo_pc.networks.learning import LocalPC, share_learned_weights
 
 DT = 0.001
 N_STEPS = 30
@@ -109,27 +109,43 @@ def test_reference_update_is_closed_form(name):
         np.testing.assert_allclose(w[:, :2], -w[:, 2:], atol=1e-12)
 
 
-def _reference_weights(rule, seed):
+def _reference_weights(rule, seed, repeats=1):
+    """Initial weights and the weights at every step of ``nengo.Simulator`` running
+    one item's signals (``repeats`` times in a row)."""
     x, error = _signals(seed)
-    net = _model(rule, x, error)
+    net = _model(rule, np.tile(x, (repeats, 1)), np.tile(error, (repeats, 1)))
     with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
-        sim.run_steps(N_STEPS)
+        sim.run_steps(N_STEPS * repeats)
     return net.w0, sim.data[net.p_weights]
 
 
-def _nengo_dl_weights(rule, seeds):
-    nengo_dl = pytest.importorskip("nengo_dl")
+def _nengo_dl_weights(rule, seeds, shared=False, calls=1):
+    """The weights NengoDL learns with the items' signals: per-item copies kept
+    equal (NengoDL's own layout) or, with ``shared``, one matrix
+    (`share_learned_weights`, stateful calls)."""
+    pytest.importorskip("nengo_dl")
+    import nengo_dl  # after nengo_pc (conftest), which selects the Keras NengoDL needs
+
     signals = [_signals(seed) for seed in seeds]
     net = _model(rule)
     with net:
-        nengo_dl.configure_settings(stateful=False)
+        if shared:
+            nengo_dl.configure_settings(
+                stateful=True, simplifications=(share_learned_weights,)
+                + tuple(nengo_dl.graph_optimizer.default_simplifications))
+        else:
+            nengo_dl.configure_settings(stateful=False)
+    feed = {net.x: np.stack([x for x, _ in signals]).astype(np.float32),
+            net.error: np.stack([e for _, e in signals]).astype(np.float32)}
     with nengo_dl.Simulator(net, dt=DT, minibatch_size=len(seeds),
                             progress_bar=False) as sim:
-        out = sim.predict_on_batch({
-            net.x: np.stack([x for x, _ in signals]).astype(np.float32),
-            net.error: np.stack([e for _, e in signals]).astype(np.float32)})
-        # what the call learned persists in the simulator
+        for _ in range(calls):
+            out = sim.predict_on_batch(feed, stateful=shared)
+        # what the calls learned persists in the simulator
         after = np.array(sim.data[net.conn].weights)
+        if shared:  # a stateless call reads the weights and changes nothing
+            sim.predict_on_batch(feed, stateful=False)
+            np.testing.assert_array_equal(np.array(sim.data[net.conn].weights), after)
     return out[net.p_weights], after
 
 
@@ -154,9 +170,45 @@ def test_nengo_dl_minibatch_items_share_the_sum_of_their_updates(name):
 
 
 @pytest.mark.parametrize("name", list(RULES))
-def test_nengo_dl_with_one_item_equals_reference(name):
+def test_nengo_dl_shared_weights_are_one_matrix_learning_the_sum(name):
+    """With `share_learned_weights` NengoDL keeps one unbatched matrix (no per-item
+    copies) that learns what the per-item copies learn: the sum of the items'
+    updates, kept by stateful calls."""
     rule = LocalPC(**RULES[name])
-    weights, _ = _nengo_dl_weights(rule, [5])
+    seeds = [0, 1, 2, 3]
+    weights, after = _nengo_dl_weights(rule, seeds, shared=True)
+    copies, _ = _nengo_dl_weights(rule, seeds)
+    total = sum(_reference_weights(rule, seed)[1] - _reference_weights(rule, seed)[0]
+                for seed in seeds)
+    w0 = _reference_weights(rule, 0)[0]
+    # one matrix: the probe has no per-item axis (NengoDL adds a leading 1)
+    assert weights.shape == (1, N_STEPS, N_POST, 4) and after.shape == (N_POST, 4)
+    np.testing.assert_allclose(weights[0], w0 + total, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(weights[0], copies[0], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(after, weights[0, -1], rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", list(RULES))
+def test_nengo_dl_shared_weights_persist_across_stateful_calls(name):
+    """Two stateful calls learn what each item's signals, run twice in a row in
+    ``nengo.Simulator``, learn, summed over the items: the weights, the filter
+    states and the eligibility trace carry over from call to call."""
+    rule = LocalPC(**RULES[name])
+    seeds = [0, 1]
+    _, once = _nengo_dl_weights(rule, seeds, shared=True)
+    _, twice = _nengo_dl_weights(rule, seeds, shared=True, calls=2)
+    w0 = _reference_weights(rule, 0)[0]
+    total = sum(_reference_weights(rule, seed, repeats=2)[1][-1] - w0
+                for seed in seeds)
+    assert np.abs(twice - once).max() > 0.02  # the second call learned too
+    np.testing.assert_allclose(twice, w0 + total, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", list(RULES))
+@pytest.mark.parametrize("shared", [False, True])
+def test_nengo_dl_with_one_item_equals_reference(name, shared):
+    rule = LocalPC(**RULES[name])
+    weights, _ = _nengo_dl_weights(rule, [5], shared=shared)
     _, ref = _reference_weights(rule, 5)
     np.testing.assert_allclose(weights[0], ref, rtol=1e-5, atol=1e-6)
 

@@ -76,7 +76,7 @@ def test_mnist_subset_learned_online_in_rate_mode(mnist_small, tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
     # interrupted after 500 samples and resumed: the same images in the same order
-    # from the same float64 parameters, so exactly the same result
+    # from the same simulator state, so exactly the same result
     options = dict(spiking=False, learning_rate=0.2, batch_size=20, eval_split=test,
                    eval_every=500, checkpoint_path=tmp_path / "r.npz", seed=0,
                    progress=False)
@@ -116,11 +116,12 @@ def test_mnist_subset_learned_online_spiking(mnist_small):
 
 
 def test_spiking_run_resumed_equals_uninterrupted(mnist_small, tmp_path):
-    """A spiking simulator that keeps training carries nothing from call to call:
-    a run in one simulator and the same run in two (the second rebuilt from the
-    checkpoint) learn exactly the same weights. (A long 784-500-10 run had seemed
-    to learn better after such rebuilds; this and a bit-identical comparison of a
-    continuing and a rebuilt simulator after 3,000 images rule that out.)"""
+    """A run in one simulator and the same run in two (the second rebuilt from the
+    checkpoint, which holds the simulator's whole state: the shared learned weights,
+    neurons and synapses of every minibatch slot) learn exactly the same weights.
+    (A long 784-500-10 run had seemed to learn better after such rebuilds; this and
+    a bit-identical comparison of a continuing and a rebuilt simulator after 3,000
+    images rule that out.)"""
     train, test = mnist_small
     arch = mlp((32,), "relu")
     options = dict(spiking=True, batch_size=20, eval_split=test.subset(200),
@@ -323,7 +324,7 @@ def test_benchmark_record_resumes_and_plots(tmp_path, real_data, capsys):
 
 
 def test_learning_schedule_steps_and_evaluation_points():
-    from nengo_pc.pc.online import _LearningSchedule
+    from nengo_pc.pc.online_schedule import LearningSchedule as _LearningSchedule
 
     plan = _LearningSchedule(0.5, 100, batch_size=30, n_batches=10, eval_every=100)
     assert plan.step(0, 0.002) == pytest.approx(0.001)

@@ -45,22 +45,50 @@ at every step the weights change by the sum over the items of their updates,
 ``dT = -learning_rate * dt * sum_b g_b (E_post e_b) (x) p_b``, so with
 ``minibatch_size=1`` NengoDL computes what ``nengo.Simulator`` does, and a minibatch
 of B items learns what B simulators learning from the same weights would have
-learned in total. NengoDL 3.6 stores the weights of any connection that has a
-learning rule once per minibatch item (``TensorGraph.mark_signals``, tensor_graph.py
-lines 919-952, marks them ``minibatched`` "to learn independently in each
-minibatch"), and only minibatched parameters keep what a learning rule wrote into
-them after a call (``TensorGraph.call``, lines 504-516, assigns back only
-minibatched base params). A shared, unbatched weight matrix changed inside the
-simulation is therefore not possible without changing NengoDL itself; instead the
-builder adds the same summed update to every item's copy, so the copies stay
-identical (``sim.data[conn].weights`` has the minibatch axis, every row the same
-matrix). The cost is memory and time in the minibatch size: every step reads and
-writes B copies of the weights. Measured on a relu 784-100-10 network at batch 20,
-training with this rule was about six times slower than summing the same products
-outside the simulator, which is why `nengo_pc.pc.online.train_online` still does the
-latter (same learning curve). Two changes to NengoDL would remove the cost: let a rule
-keep its target unbatched (``mark_signals``) and assign back unbatched parameters a
-rule changed (``call``).
+learned in total. Where the weights live is NengoDL's choice, and there are two
+cases:
+
+* *By default* NengoDL 3.6 stores the weights of any connection that has a learning
+  rule once per minibatch item: ``TensorGraph.mark_signals`` (nengo_dl/
+  tensor_graph.py lines 919-952) marks them ``minibatched`` "to learn independently
+  in each minibatch", and ``TensorGraph.call`` (lines 504-516) assigns back after a
+  call only the minibatched parameters a rule changed. The builder then adds the
+  same summed update to every item's copy, so the copies stay identical
+  (``sim.data[conn].weights`` has the minibatch axis, every row the same matrix).
+  Correct, but every step reads and writes B copies of the weights: online
+  learning of relu 784-100-10 at batch 20 ran about six times slower this way.
+* *With* `share_learned_weights` among the network's NengoDL graph simplifications
+  there is one matrix. NengoDL decides the layout of its signals in
+  ``TensorGraph.__init__`` in this order: ``mark_signals`` (the per-item marking
+  above), then the graph simplifications the network configures (the
+  ``simplifications`` setting of ``nengo_dl.configure_settings``, applied to the
+  operator list), then ``create_signals``, which reads every signal's
+  ``trainable`` and ``minibatched`` attributes to build the base arrays. The
+  simplification finds the `SimLocalPC` operators and marks their weights, delta
+  and trace ``minibatched=False`` and ``trainable=None``: simulator *state*
+  without a minibatch axis (as NengoDL's own time and step signals are). Every
+  item's connection then reads the same matrix (one matrix product for the whole
+  minibatch), the builder writes the summed update into it once, and nothing is
+  copied. NengoDL keeps state between calls when the calls are stateful
+  (``stateful=True``, the default of ``Simulator.run``; ``TensorGraph.call``
+  assigns the final state back), and a stateless call (``predict_on_batch``'s
+  default) leaves it as it was: a stateful call learns, a stateless one only reads.
+  Online learning of relu 784-100-10 at batch 20 runs at 0.8x the speed of summing
+  the products outside the simulator (``results/online_speed.json``).
+  ``sim.data[conn].weights`` is the matrix, ``Simulator.save_params(...,
+  include_state=True)`` saves it with the rest of the state, ``Simulator.reset``
+  restores the initial weights.
+
+No code writes into NengoDL's variables or changes the built network: the rule's
+NengoDL builder sees ordinary signals, and the simplification only sets the two
+attributes NengoDL itself reads. (A shared weight matrix that is a trainable
+parameter rather than state would need NengoDL's ``call`` to assign back unbatched
+parameters a rule changed; it does not, lines 504-516.)
+
+Why this module is long: the rule's declaration, its reference builder and its
+NengoDL builder with the simplification that shares the learned weights across the
+minibatch are one concept; most of the length is this docstring, which says why the
+weights can be shared in NengoDL 3.6 and what that costs.
 """
 
 import sys
@@ -160,8 +188,11 @@ class SimLocalPC(Operator):
     """
 
     def __init__(self, pre_filtered, error, delta, trace, scale, post_encoders,
-                 pre_encoders, tag=None):
+                 pre_encoders, weights=None, tag=None):
         super().__init__(tag=tag)
+        # the learned weights, which the op does not touch (``weights += delta`` is
+        # Nengo's own op); named so that `share_learned_weights` can find them
+        self.weights = weights
         self.scale = float(scale)
         self.post_encoders = np.asarray(post_encoders, dtype=np.float64)
         self.pre_encoders = (None if pre_encoders is None
@@ -316,7 +347,8 @@ def build_local_pc(model, local_pc, rule):
         trace = Signal(shape=delta.shape, name="LocalPC:trace")
         model.sig[rule]["trace"] = trace
     model.add_op(SimLocalPC(acts, error, delta, trace, local_pc.learning_rate * model.dt,
-                            post_encoders, pre_encoders))
+                            post_encoders, pre_encoders,
+                            weights=model.sig[conn]["weights"]))
     model.sig[rule]["error"] = error
     model.sig[rule]["activities"] = acts
 
@@ -325,6 +357,41 @@ def build_local_pc(model, local_pc, rule):
     # TensorFlow when only nengo is used
     if "nengo_dl" in sys.modules:
         register_nengo_dl()
+
+
+def share_learned_weights(operators):
+    """NengoDL graph simplification: one copy of the weights `LocalPC` learns.
+
+    Marks the weights, delta and trace of every `SimLocalPC` in ``operators`` as
+    simulator state that is not minibatched (see the module docstring), and returns
+    ``operators`` unchanged. Give it to NengoDL before its default simplifications::
+
+        nengo_dl.configure_settings(simplifications=(share_learned_weights,)
+                                    + nengo_dl.graph_optimizer.default_simplifications)
+
+    Parameters
+    ----------
+    operators : list of nengo.builder.Operator
+
+    Returns
+    -------
+    operators : list of nengo.builder.Operator
+        The same list.
+    """
+    shared = set()
+    for op in operators:
+        if isinstance(op, SimLocalPC):
+            shared.update(sig.base for sig in (op.weights, op.delta, op.trace)
+                          if sig is not None)
+    if not shared:
+        return operators
+    # NengoDL reads these two attributes of every signal (views included) when it
+    # lays out its base arrays, which happens after the simplifications
+    for sig in [s for op in operators for s in op.all_signals] + list(shared):
+        if sig.base in shared:
+            sig.trainable = None
+            sig.minibatched = False
+    return operators
 
 
 _NENGO_DL_REGISTERED = []
@@ -342,9 +409,10 @@ def register_nengo_dl():
     class SimLocalPCBuilder(OpBuilder):
         """NengoDL build class of `SimLocalPC`: the minibatch items' updates summed.
 
-        Every item's delta and trace (NengoDL keeps one per item) receive the same
-        sum, so the per-item weight copies stay identical: one shared matrix. A
-        gated rule's window is open while any item's gate is not 0.
+        The sum goes into the one delta and trace `share_learned_weights` made, or
+        else into every item's copy (NengoDL's default layout), so the per-item
+        weight copies stay identical: one shared matrix either way. A gated rule's
+        window is open while any item's gate is not 0.
         """
 
         def build_pre(self, signals, config):
@@ -355,9 +423,9 @@ def register_nengo_dl():
             self.delta_data = signals.combine([op.delta])
             self.trace_data = None if op.trace is None else signals.combine([op.trace])
             self.d = op.post_encoders.shape[1]
-            self.post_encoders = tf.constant(op.post_encoders.T, dtype=signals.dtype)
+            self.post_encoders = _encoder_product(op.post_encoders, signals.dtype)
             self.pre_encoders = (None if op.pre_encoders is None else
-                                 tf.constant(op.pre_encoders.T, dtype=signals.dtype))
+                                 _encoder_product(op.pre_encoders, signals.dtype))
             self.scale = tf.constant(-op.scale, dtype=signals.dtype)
 
         @staticmethod
@@ -372,16 +440,11 @@ def register_nengo_dl():
             value = signals.gather(data)
             return value[0] if data.minibatched else value
 
-        def build_step(self, signals):
-            error = signals.gather(self.error_data)
-            pre = signals.gather(self.pre_data)
-            if not self.error_data.minibatched:
-                error = error[None]
-            if not self.pre_data.minibatched:
-                pre = tf.broadcast_to(pre[None], (tf.shape(error)[0],) + pre.shape)
-            local = tf.matmul(error[:, :self.d], self.post_encoders)
+        def _change(self, error, pre):
+            """The minibatch's summed product (gated: its factors times sqrt|g|)."""
+            local = self.post_encoders(error[:, :self.d])
             if self.pre_encoders is not None:  # spread back over the pre neurons
-                pre = tf.matmul(pre, self.pre_encoders)
+                pre = self.pre_encoders(pre)
             if self.trace_data is not None:
                 # g split evenly over the two factors, so that a rule and its
                 # mirror image (factors swapped) compute the same bits
@@ -390,16 +453,27 @@ def register_nengo_dl():
                 local *= tf.sign(gate) * root
                 pre *= root
             # sum over the minibatch of the items' outer products
-            change = tf.matmul(local, pre, transpose_a=True) * self.scale
+            return tf.matmul(local, pre, transpose_a=True) * self.scale
+
+        def build_step(self, signals):
+            error = signals.gather(self.error_data)
+            pre = signals.gather(self.pre_data)
+            if not self.error_data.minibatched:
+                error = error[None]
+            if not self.pre_data.minibatched:
+                pre = tf.broadcast_to(pre[None], (tf.shape(error)[0],) + pre.shape)
             if self.trace_data is None:
-                self._shared(signals, self.delta_data, change)
+                self._shared(signals, self.delta_data, self._change(error, pre))
                 return
             trace = self._first(signals, self.trace_data)
-            is_open = tf.reduce_any(tf.not_equal(gate, 0))
-            zeros = tf.zeros_like(trace)
-            self._shared(signals, self.trace_data,
-                         tf.where(is_open, trace + change, zeros))
-            self._shared(signals, self.delta_data, tf.where(is_open, zeros, trace))
+            is_open = tf.reduce_any(tf.not_equal(error[:, self.d], 0))
+            # the product only while the window is open (most steps it is not)
+            trace, delta = tf.cond(
+                is_open,
+                lambda: (trace + self._change(error, pre), tf.zeros_like(trace)),
+                lambda: (tf.zeros_like(trace), trace))
+            self._shared(signals, self.trace_data, trace)
+            self._shared(signals, self.delta_data, delta)
 
         @staticmethod
         def mergeable(x, y):
@@ -414,19 +488,35 @@ def register_nengo_dl():
             op = self.ops[0]
             self.input_data = signals.combine([op.input])
             self.output_data = signals.combine([op.output])
-            self.matrix = tf.constant(op.matrix.T, dtype=signals.dtype)
+            self.project = _encoder_product(op.matrix, signals.dtype)
 
         def build_step(self, signals):
             x = signals.gather(self.input_data)
             if self.input_data.minibatched:
-                y = tf.matmul(x, self.matrix)
+                y = self.project(x)
             else:
-                y = tf.matmul(x[None], self.matrix)[0]
+                y = self.project(x[None])[0]
             signals.scatter(self.output_data, y)
 
         @staticmethod
         def mergeable(x, y):
             return False
+
+    def _encoder_product(matrix, dtype):
+        """``x -> x @ matrix.T`` for rows ``x``; for the pair coding's matrices
+        ([I; -I] and its transpose) a concatenation or a difference of halves, which
+        gives the same bits as the product (one nonzero +-1 term per output) without
+        its cost (a dense (2n, n) product per item and step)."""
+        matrix = np.asarray(matrix)
+        n_out, n_in = matrix.shape
+        if n_out == 2 * n_in and np.array_equal(
+                matrix, np.vstack([np.eye(n_in), -np.eye(n_in)])):
+            return lambda x: tf.concat([x, -x], axis=-1)
+        if n_in == 2 * n_out and np.array_equal(
+                matrix, np.hstack([np.eye(n_out), -np.eye(n_out)])):
+            return lambda x: x[..., :n_out] - x[..., n_out:]
+        constant = tf.constant(matrix.T, dtype=dtype)
+        return lambda x: tf.matmul(x, constant)
 
     for op, builder in ((SimLocalPC, SimLocalPCBuilder), (SimProject, SimProjectBuilder)):
         if op not in DLBuilder.builders:

@@ -1,203 +1,273 @@
 """Online learning of the predictive-coding network, spiking, minibatched in NengoDL.
 
-`train_online` trains a `~nengo_pc.pc.network.PredictiveCodingNetwork` from scratch
-while it runs in ``nengo_dl.Simulator``: every training image is *presented* to the
-network (one simulator call per minibatch of images, every image from rest) with the
-schedule
+`train_online` trains a `~nengo_pc.networks.pc.PredictiveCodingNetwork` from scratch
+while it runs in ``nengo_dl.Simulator``, learning by the local rule
+`~nengo_pc.networks.learning.LocalPC` on its connections
+(`nengo_pc.pc.online_network`): ordinary Nengo learning, no code outside the rule's
+builders touches the simulator's weights. Every training image is *presented* to the
+network (one simulator call per minibatch of images, each item of the minibatch
+continuing from where the previous image in its slot left the network) with the
+schedule (`nengo_pc.pc.online_schedule.Presentation`)
 
 1. ``sweep_time`` in mode ``"sweep"``: the output is free and the top-down feedback
    off, so the values settle to the network's current prediction (the feedforward
    pass);
 2. ``settle_time`` in mode ``"clamped"``: the output is pulled to the one-hot target
    and PC inference relaxes the hidden values;
-3. ``learn_time`` of learning (still clamped): every prediction connection changes by
-   its presynaptic activity times its postsynaptic error, every bias connection by
-   the error, as the network's `nengo.PES` rules would.
+3. ``learn_time`` of learning (still clamped): the rules' gate opens, and every step
+   each prediction connection changes by its presynaptic activity times its
+   postsynaptic error, each bias connection by the error:
 
-With ``spiking=True`` the network's signed populations spike (see `network_options`),
-and the learning products are taken from the spikes: the presynaptic spike train
-filtered by ``pre_synapse`` (as PES's ``pre_synapse``) times the postsynaptic error
+       dW_l = learning_rate * dt * sum_b a_{l-1}(b)^T e~_l(b),
+       db_l = learning_rate * dt * sum_b e~_l(b),
+
+   with a_{l-1} the presynaptic activity (the input for l = 1, f(x_{l-1}) otherwise)
+   filtered by ``pre_synapse``, e~_l = e_l / gamma for hidden layers and e~_L = e_L
+   (gamma the output precision), summed over the minibatch b: the items share one
+   set of weights (see `nengo_pc.networks.learning` for how, in NengoDL).
+
+Each image thus changes the weights by about ``learning_rate * learn_time`` times its
+local product: an SGD step of that size per example. With ``feedback="transpose"``
+the feedback connections learn by the same product seen from their side, so B_l stays
+equal to W_l (the symmetric learning PC assumes); with ``"random"`` B_l is fixed
+(feedback alignment). With ``spiking=True`` the network's signed populations spike
+(`nengo_pc.pc.online_network.network_options`) and the products are taken from
+spikes: the presynaptic spike train through ``pre_synapse`` (as PES's), the error
 decoded from the error population's spikes through the network's synapse.
 
-**Making the spiking rule work** (issue #5). Spiking online learning used to stay
-near chance (784-100-10: ~10% after 1,000 images, rate mode 52-80%). Comparing the
-update of one minibatch in spiking and in rate mode (same parameters and images)
-showed why, and what the defaults now do about it:
+**Making the spiking rule work** (issue #5; measured when the products were summed
+outside the simulator and applied after each call, which is what the gated rule
+does too: the weights stay put while its window is open). Spiking
+online learning used to stay near chance (784-100-10: ~10% after 1,000 images, rate
+mode 52-80%); comparing one minibatch's update in spiking and rate mode showed why:
 
-1. *The mode gates were filtered.* The network's `inhibit` connections (control
-   node -> gate populations) carry the network's ``synapse``, so after the switch
-   from ``"sweep"`` to ``"clamped"`` the inhibitory current of 1000 decays as
-   ``1000 exp(-t / 2 ms)``: the teacher and the top-down feedback stayed silenced
-   for ~14-18 ms of the 20 ms settle, and the hidden errors never formed (the
-   spiking W_1 update was 8% of the rate one in norm, cosine 0.06). The control
-   node is the experimenter's switch, not a spiking signal, so `train_online` gives
-   its connections no synapse (in rate mode they have none anyway); the cosine rose
-   to 0.97 and relu 784-100-10 with spiking pairs learned as in rate mode (77.4% vs
-   76.7% after 2,000 images).
-2. *LIF presynaptic spikes are sparse.* LIF activities fire ~100 Hz, about one
-   spike per 10 ms window, so the per-step product pre x error was dominated by
-   spike noise (cosine 0.67 to the rate update for W_2 of a lif net).
-   ``pre_synapse=0.02`` low-pass filters the presynaptic activity the rule reads
-   (cosine 0.92) and
-3. a longer learning window, ``learn_time=0.03`` (was 0.01), averages the error and
-   the product over 30 steps: cosines 0.97-1.0 for every parameter of lif
-   784-100-10, which then learns as in rate mode (74.7% and 74.7% after 2,000
-   images).
+1. *The mode gates were filtered.* The control node's inhibition of the teacher and
+   the top-down feedback decayed through the network's synapse for ~14-18 ms of the
+   20 ms settle, so the hidden errors never formed (W_1 update cosine 0.06 to rate
+   mode). The control node is the experimenter's switch, so its connections have
+   no synapse (`~nengo_pc.networks.pc.PredictiveCodingNetwork` wires them so) (cosine 0.97; relu 784-100-10 77.4% vs rate 76.7% after 2,000 images).
+2. *LIF presynaptic spikes are sparse* (~one per 10 ms): ``pre_synapse=0.02``
+   filters the activity the rule reads (cosine 0.67 -> 0.92), and
+3. a longer window, ``learn_time=0.03``, averages over 30 steps (cosines 0.97-1.0;
+   lif 784-100-10 74.7% as in rate mode). A longer settle helped less (W_1 cosine
+   0.83 vs 0.98). ``learning_rate=0.2`` keeps the per-example step at 0.006 (relu
+   784-100-10 after 2,000 images: 78.7% at 0.2, 72.6% at 0.5).
+4. *Late in training the errors are small, and so are their spike counts.* A pair
+   of ``amplitude`` a fires |e| / a spikes per second, so small hidden errors are
+   carried by a fraction of a spike per window (`nengo_pc.pc.update_fidelity`:
+   784-500-10 after 140,000 images, W_1 cosine 0.897 at ``amplitude=2e-4``, 0.974 at
+   5e-5). A six-epoch run at 5e-5 kept level with the vectorised rule and ended at
+   97.02%, its spiking network classifying 96.91% of the test set
+   (``results/bench_spiking_pc_online_long*.json``); the default stays 2e-4, at which
+   the short runs and the tests were measured.
 
-A longer settle (40 ms) helped less than a longer window (cosine 0.83 vs 0.98 for
-W_1). The per-example step is ``learning_rate * learn_time``, so the longer window
-also changed what a learning rate means: the default ``learning_rate=0.2`` keeps a
-step of 0.006, about the old 0.5 x 0.01 (relu 784-100-10 after 2,000 images: 78.7%
-at 0.2, 72.6% at 0.5; a step of 0.045 is unstable for relu, whose first layer sees
-the whole image, |x|^2 ~ 100).
+**Cost: one set of weights for the whole minibatch.** NengoDL 3.6 stores the
+weights of a connection with a learning rule once per minibatch item
+(``TensorGraph.mark_signals``, nengo_dl/tensor_graph.py lines 919-952: "we also make
+those signals minibatched ... because we want to be able to learn independently in
+each minibatch"), so every step would read and write ``batch_size`` copies of every
+learned matrix: run that way, this rule trained relu 784-100-10 at batch 20 about
+six times slower (4.4 against 26 images/s) than summing the products outside the
+simulator and writing the weights into NengoDL's variables, which this module did
+before. Neither is needed: NengoDL lays out its signals only after running the graph
+simplifications a network configures (``TensorGraph.__init__``: ``mark_signals``,
+then the simplifications, then ``create_signals``), so the network's
+`~nengo_pc.networks.learning.share_learned_weights` simplification marks the
+learned weights as one unbatched matrix of simulator state (see
+`nengo_pc.networks.learning`), and the rule's NengoDL builder adds the items' summed
+update to it. What a call learns persists because the calls are stateful
+(`nengo_pc.pc.online_network`), which also makes the minibatch slots streams of
+images rather than presentations from rest. Against the previous path, interleaved
+in one run (``benchmarks/online_speed.py``, ``results/online_speed.json``: relu
+784-100-10, batch 20, 400 MNIST images, two runs each, 2026-12-06 on the 2-core
+machine at load average 13-18, so only the ratio means something): 0.83x its
+images/s in rate mode and 0.81x spiking (14.7 and 15.3 against 17.8 and 18.8), with
+the same learning (test accuracy after 400 images 50.4% and 52.4% against 50.2% and
+52.8%). The remaining cost is the rules' own work every step: the gated product
+(only while the window is open), the trace, and Nengo's ``weights += delta``.
 
-4. *Late in training the errors are small, and so are their spike counts.* A pair of
-   ``amplitude`` a fires |e| / a spikes per second; as the network learns, the hidden
-   errors shrink until they are carried by a fraction of a spike per learning window.
-   `nengo_pc.pc.update_fidelity` measures it: for 784-500-10 at the vectorised
-   rule's parameters after 140,000 MNIST images, the spiking W_1 update has cosine
-   0.897 to the rate one at ``amplitude=2e-4`` (0.999 at initialisation) and 0.974 at
-   5e-5, where the 2 ms synapse alone gives 0.978. A six-epoch run at 2e-4 fell 0.3-1.7
-   points behind the rule; at 5e-5 it kept level with it, passed 97% after 200,000
-   images and ended at 97.02% after six epochs, its spiking network classifying 96.91%
-   of the test set (``results/bench_spiking_pc_online_long*.json``). The default
-   stays 2e-4, at which the short runs and the tests were measured; long runs want
-   5e-5.
+**Evaluation.** A PC network whose output is free settles to the feedforward pass,
+so the learned parameters are evaluated on ``eval_split`` with
+`nengo_pc.rates.forward`; ``eval_spiking > 0`` also classifies that many images with
+the network itself (mode ``"sweep"`` then ``"free"``, output averaged over the last
+``average_time``).
 
-**Why the rule is not `nengo.PES` inside NengoDL.** NengoDL 3.6 runs PES with
-``minibatch_size > 1``, but it gives every minibatch item its *own copy* of the
-learned weights (``tensor_graph.mark_signals`` makes every signal a learning rule
-modifies minibatched, "to learn independently in each minibatch"): the items never
-combine their updates, and ``sim.data[conn].weights`` has shape ``(batch, post,
-pre)``. Besides not being minibatch learning, the per-item copies are slow: a
-784-256-10 spiking network took 250 ms per step at batch 100 with PES (2.5 ms per
-image-step) against 10 ms without (0.1 ms per image-step). Here the network is
-therefore built without PES rules (shared, non-minibatched weights) and the same
-local rule is applied by this module: over the learning phase of each presentation
-it sums, over the minibatch and the phase's steps,
-
-    dW_l = learning_rate * dt * sum_{b, t} a_{l-1}(b, t)^T e~_l(b, t),
-    db_l = learning_rate * dt * sum_{b, t} e~_l(b, t),
-
-with a_{l-1} the presynaptic activity of the prediction connection (the input for
-l = 1, f(x_{l-1}) otherwise), e~_l = e_l / gamma for hidden layers and e~_L = e_L
-(gamma the output precision), exactly the per-step change the network documents for
-its PES rules. Each example thus changes the weights by what PES would have changed
-them by on its own; the minibatch only delays the change to the end of the call
-(as PES's change reaches the weights one step late). Every quantity in the update is
-local to its connection: presynaptic activity and postsynaptic error. The new
-parameters are written into the simulator's connection weights before the next
-minibatch.
-
-With ``feedback="transpose"`` the feedback connections (which carry e_l back to
-layer l - 1 through B_l, initially a copy of W_l) learn by the same local product
-(their presynaptic e_l times the activity a_{l-1} at their target), so B_l stays
-equal to W_l: the symmetric learning that PC assumes. With ``feedback="random"``
-B_l is fixed and random (feedback alignment).
-
-**Evaluation.** A PC network whose output is free settles to the feedforward pass
-(every error is zero there), so the learned parameters are evaluated on
-``eval_split`` with `nengo_pc.rates.forward` -- the fixed point of the free network in
-rate mode. ``eval_spiking > 0`` also classifies that many ``eval_split`` images with
-the spiking network itself (mode ``"sweep"`` then ``"free"``, output averaged over the
-last ``average_time``).
+Why this module is long: `train_online` and `OnlineConfig` are one concept, the
+run; its parts (network, schedule, evaluation, backend) already live in their own
+modules.
 """
 
 import dataclasses
-import inspect
 import json
-import math
-import numbers
 import time
-import warnings
 from pathlib import Path
 
-import nengo
 import numpy as np
 
-from nengo_pc.arch import Architecture, Params, init_params, load_params, save_params
-from nengo_pc.rates import forward
-from nengo_pc.training.loop import SampleStream
+from nengo_pc.arch import FEEDBACK, INPUT_CODINGS
+from nengo_pc.networks.feedforward import as_synapse
+from nengo_pc.params import Params, init_params
+from nengo_pc.pc.online_evaluation import Evaluation, final_spiking_score
+from nengo_pc.pc.online_network import (
+    OnlineSimulator,
+    learning_network,
+    network_options,
+)
+from nengo_pc.pc.online_schedule import (
+    PROGRESS_INTERVAL,
+    LearningSchedule,
+    Presentation,
+    minibatches,
+    nonnegative,
+    one_hot,
+    optional_int,
+    training_arrays,
+)
+from nengo_pc.training.config import require_int, require_positive
 from nengo_pc.training.evaluation import check_split, log_progress
+from nengo_pc.training.loop import SampleStream, read_checkpoint
 
-#: Ways of feeding the input image to the network.
-INPUT_CODINGS = ("constant", "poisson")
+__all__ = ["OnlineConfig", "OnlineResult", "network_options", "train_online"]
 
-#: Feedback schemes (see `train_online`).
-FEEDBACK = ("transpose", "random")
-
-
-def _positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name}: must be a finite number > 0, got {value!r}")
-    return float(value)
+#: Settings a resumed run may change: how long it runs and how it is evaluated.
+RESUMABLE_CHANGES = ("n_samples", "epochs", "n_eval", "eval_every", "eval_spiking",
+                     "final_eval_spiking")
 
 
-def _nonnegative(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name}: must be a finite number >= 0, got {value!r}")
-    return float(value)
+@dataclasses.dataclass
+class OnlineConfig:  # pylint: disable=too-many-instance-attributes
+    """Settings of `train_online`, checked (ValueError naming the setting).
 
-
-def _integer(name, value, low, optional=False):
-    if optional and value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name}: must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def _synapse(name, value):
-    """None, a time constant in seconds (a `nengo.Lowpass`) or a nengo Synapse."""
-    if value is None or isinstance(value, nengo.synapses.Synapse):
-        return value
-    return nengo.Lowpass(_positive(name, value))
-
-
-def network_options(arch, spiking, amplitude=0.002, synapse=0.002):
-    """Keyword arguments making `PredictiveCodingNetwork` spike (or not).
-
-    The network decides what spiking means for ``arch``: if it has a ``spiking``
-    switch that accepts the architecture's activation (``"lif"``: LIF activities,
-    spiking pairs), that switch is used. Otherwise (e.g. ``"relu"``, whose
-    activities have no spiking neuron in the network) only the signed pair
-    populations spike, as `nengo.SpikingRectifiedLinear` neurons, and the
-    activities stay rate neurons: a mixed network. Either way the pairs fire at
-    ``|z| / amplitude`` Hz for a signal z and the connections get ``synapse``.
-
-    Parameters
+    Attributes
     ----------
-    arch : Architecture
     spiking : bool
-    amplitude : float
-        Signal carried by one spike of a pair neuron (> 0).
+        Spiking network (`network_options`) or rate network (exact, no synapses).
+    learning_rate : float
+        Rate of the rule per second of learning (> 0): each example changes W_l by
+        about ``learning_rate * learn_time * a^T e~``. The default (a step of 0.006)
+        is the best of 0.2, 0.5 and 1.5 for relu MNIST nets; lif nets learn faster
+        at 0.5 (784-100-10 after 2,000 images: 75% at 0.5, 66% at 0.2).
+    lr_decay_samples : int or None
+        Decay the rate as ``learning_rate / (1 + n / lr_decay_samples)`` after ``n``
+        samples (None: constant); a function of the samples seen, so resumable.
+    batch_size : int
+        Images presented in parallel by one simulator call.
+    n_samples : int or None
+        Training images (whole minibatches); default ``epochs`` passes, a fresh
+        permutation per pass.
+    epochs : int
+        Passes over the training set when ``n_samples`` is None.
+    sweep_time, settle_time, learn_time : float
+        Seconds of the presentation's phases (sweep, settle >= 0; learn > 0).
+    dt, tau : float
+        Simulator step and inference time constant (> 0).
     synapse : float or nengo.synapses.Synapse or None
-        Connection synapse of a spiking network (time constant in seconds).
-
-    Returns
-    -------
-    options : dict
-        Keyword arguments for `PredictiveCodingNetwork`.
-    kind : str
-        ``"rate"``, ``"spiking"`` (the network's spiking mode) or ``"spiking pairs"``
-        (the mixed network).
+        Connection synapse of the spiking network (seconds for a lowpass).
+    amplitude : float
+        Signal per spike of the spiking pairs (> 0; see the module docstring, 4).
+    pre_synapse : float or nengo.synapses.Synapse or None
+        Filter of the presynaptic activity the rule reads (also in rate mode, so
+        that both modes run the same rule).
+    output_precision : float
+        gamma (> 0): weight of the output error in the feedback.
+    feedback : str
+        One of `nengo_pc.arch.FEEDBACK`.
+    input_coding : str
+        One of `nengo_pc.arch.INPUT_CODINGS` (``"poisson"``: spike trains at ``intensity *
+        max_rate`` Hz, scaled by ``1 / max_rate``).
+    max_rate : float
+        Poisson rate of intensity 1 (> 0).
+    eval_every : int
+        Training samples between evaluations (whole minibatches).
+    eval_spiking, final_eval_spiking : int
+        Images of ``eval_split`` the network itself classifies at every evaluation,
+        and once after training (0: none).
+    average_time : float
+        Seconds over which the output is averaged when classifying (at most a
+        presentation).
+    seed : int
+        Seeds the initial parameters, the data order, the network, the simulator and
+        the Poisson inputs.
+    network_kwargs : dict or None
+        Further `PredictiveCodingNetwork` arguments (override the derived ones).
     """
-    from nengo_pc.networks import pc as network  # noqa: PLC0415
 
-    if not spiking:
-        return {}, "rate"
-    options = {"synapse": _synapse("synapse", synapse),
-               "pair_neuron_type": nengo.SpikingRectifiedLinear(
-                   amplitude=_positive("amplitude", amplitude))}
-    # relu runs keep rate activities (spiking pairs), as measured
-    supported = ("lif", "linear")
-    if "spiking" in inspect.signature(network.PredictiveCodingNetwork).parameters \
-            and arch.activation in supported:
-        options["spiking"] = True
-        return options, "spiking"
-    return options, "spiking pairs"
+    spiking: bool = True
+    learning_rate: float = 0.2
+    lr_decay_samples: int = None
+    batch_size: int = 20
+    n_samples: int = None
+    epochs: int = 1
+    sweep_time: float = 0.03
+    settle_time: float = 0.02
+    learn_time: float = 0.03
+    dt: float = 0.001
+    tau: float = 0.005
+    synapse: object = 0.002
+    amplitude: float = 0.0002
+    pre_synapse: object = 0.02
+    output_precision: float = 1.0
+    feedback: str = "transpose"
+    input_coding: str = "constant"
+    max_rate: float = 500.0
+    eval_every: int = 10000
+    eval_spiking: int = 0
+    final_eval_spiking: int = 0
+    average_time: float = 0.01
+    seed: int = 0
+    network_kwargs: dict = None
+
+    def __post_init__(self):
+        if not isinstance(self.spiking, (bool, np.bool_)):
+            raise ValueError(f"spiking: must be True or False, got {self.spiking!r}")
+        self.spiking = bool(self.spiking)
+        for name in ("learning_rate", "learn_time", "dt", "tau", "amplitude",
+                     "output_precision", "max_rate", "average_time"):
+            setattr(self, name, require_positive(name, getattr(self, name)))
+        for name in ("sweep_time", "settle_time"):
+            setattr(self, name, nonnegative(name, getattr(self, name)))
+        self.lr_decay_samples = optional_int("lr_decay_samples", self.lr_decay_samples,
+                                             1)
+        for name, low in (("eval_every", 1), ("eval_spiking", 0),
+                          ("final_eval_spiking", 0), ("seed", 0)):
+            setattr(self, name, require_int(name, getattr(self, name), low))
+        self.synapse = as_synapse(self.synapse, "synapse")
+        self.pre_synapse = as_synapse(self.pre_synapse, "pre_synapse")
+        if self.feedback not in FEEDBACK:
+            raise ValueError(
+                f"feedback: {self.feedback!r} is not one of {', '.join(FEEDBACK)}")
+        if self.input_coding not in INPUT_CODINGS:
+            raise ValueError(f"input_coding: {self.input_coding!r} is not one of "
+                             f"{', '.join(INPUT_CODINGS)}")
+        if self.network_kwargs is not None and not isinstance(self.network_kwargs, dict):
+            raise ValueError(
+                f"network_kwargs: expected a dict, got {self.network_kwargs!r}")
+        presentation = self.presentation()
+        if not 1 <= self.n_average <= presentation.n_steps:
+            raise ValueError(
+                f"average_time: must be between dt and a presentation "
+                f"({presentation.n_steps * self.dt:g} s), got {self.average_time!r}")
+
+    def presentation(self):
+        """The `Presentation` of these settings."""
+        return Presentation(self.dt, self.sweep_time, self.settle_time, self.learn_time)
+
+    @property
+    def n_average(self):
+        """Steps the output is averaged over when classifying."""
+        return int(round(self.average_time / self.dt))
+
+    def record(self, arch, n_samples, n_eval):
+        """Every setting of a run, JSON-serialisable (what a checkpoint compares)."""
+        record = {"arch": arch.to_dict(), **dataclasses.asdict(self),
+                  "n_samples": n_samples, "n_eval": n_eval,
+                  "per_example_step": self.learning_rate * self.presentation().learn
+                  * self.dt}
+        for name in ("synapse", "pre_synapse"):
+            record[name] = None if record[name] is None else str(record[name])
+        record["network_kwargs"] = {k: repr(v)
+                                    for k, v in (self.network_kwargs or {}).items()}
+        return record
 
 
 @dataclasses.dataclass
@@ -212,26 +282,18 @@ class OnlineResult:
         One entry per evaluation, in order of ``samples`` (training images presented
         so far, 0 for the initial parameters): ``samples``, ``seconds`` (training
         time so far, evaluations excluded), ``accuracy`` (rate-mode feedforward
-        accuracy on ``eval_split``, the free network's fixed point),
-        ``train_accuracy`` (fraction of the images presented since the previous
-        entry that the network classified correctly at the end of their sweep
-        phase, i.e. before learning from them; None at 0 and without a sweep) and, with
-        ``eval_spiking``, ``spiking_accuracy`` and ``spiking_agreement`` (fraction
-        of those images on which the spiking network and the feedforward pass
-        agree).
+        accuracy on ``eval_split``), ``train_accuracy`` (fraction of the images
+        presented since the previous entry classified correctly at the end of their
+        sweep, before learning from them; None at 0, without a sweep or labels) and,
+        with ``eval_spiking``, ``spiking_accuracy`` and ``spiking_agreement`` (with
+        the feedforward pass).
     config : dict
-        Every setting of the run (JSON-serialisable).
-    build_seconds : float
-        Time to build the network and simulator.
-    train_seconds : float
-        Time spent presenting training images and updating weights.
-    eval_seconds : float
-        Time spent evaluating.
+        Every setting of the run (`OnlineConfig.record`, and ``network``).
+    build_seconds, train_seconds, eval_seconds : float
+        Time to build, to present training images, and to evaluate.
     final_spiking : dict or None
-        With ``final_eval_spiking``: the spiking network's own classification of
-        that many ``eval_split`` images after training, ``samples`` (training images
-        seen), ``n`` (images classified), ``accuracy``, ``agreement`` (with the
-        feedforward pass) and ``seconds``.
+        With ``final_eval_spiking``: ``samples``, ``n``, ``accuracy``, ``agreement``
+        and ``seconds`` of the network's own classification after training.
     """
 
     params: Params
@@ -243,224 +305,18 @@ class OnlineResult:
     final_spiking: dict = None
 
 
-class _WeightWriter:
-    """Writes parameters into the live connection weights of a NengoDL simulator.
-
-    The network is built without learning rules, so its weights are shared by the
-    minibatch (not minibatched) and live in the simulator's base-parameter
-    variables; this replaces the rows of one connection's weight signal.
-    """
-
-    def __init__(self, sim):
-        import tensorflow as tf  # noqa: PLC0415
-
-        self.tf = tf
-        self.sim = sim
-
-    def write(self, conn, value):
-        graph = self.sim.tensor_graph
-        sig = graph.signals[self.sim.model.sig[conn]["weights"]]
-        if sig.minibatched:
-            raise RuntimeError(
-                f"{conn}: the weights are minibatched (a learning rule on the "
-                f"connection?); train_online needs a network without PES rules"
-            )
-        base = graph.base_params[sig.key]
-        value = np.asarray(value, dtype=base.dtype.as_numpy_dtype).reshape(sig.shape)
-        base.scatter_update(self.tf.IndexedSlices(value, sig.tf_indices))
-
-
-def _pair_decoder(n):
-    eye = np.eye(n)
-    return np.hstack([eye, -eye])
-
-
-class _Layout:
-    """Connection transforms of a `PredictiveCodingNetwork` as functions of params.
-
-    Mirrors the transforms the network documents (prediction ``-[W^T; -W^T]`` after
-    the pair decoder ``D = [I, -I]`` when the presynaptic population is a pair
-    population, bias ``-[b; -b]``, feedback ``[c; -c]`` with ``c = scale * B D``).
-    `check` compares them with a freshly built simulator, so that a change of the
-    network's wiring is reported rather than silently mis-trained.
-    """
-
-    def __init__(self, net):
-        self.net = net
-        self.arch = net.arch
-        self.gamma = net.output_precision
-
-    def pairs_pre(self, l):
-        return self.net.activities[l - 1] is None
-
-    def prediction(self, l, w):
-        wt = np.asarray(w, np.float64).T
-        if self.pairs_pre(l):
-            # -[W^T; -W^T] @ [I, -I], without the matrix product
-            return np.block([[-wt, wt], [wt, -wt]])
-        return np.vstack([-wt, wt])
-
-    @staticmethod
-    def bias(b):
-        b = np.asarray(b, np.float64)
-        return -np.concatenate([b, -b])[:, None]
-
-    def feedback(self, l, back):
-        scale = self.gamma if l == self.arch.n_layers else 1.0
-        c = scale * np.asarray(back, np.float64) @ _pair_decoder(self.arch.sizes[l])
-        return np.vstack([c, -c])
-
-    def check(self, sim, params):
-        net = self.net
-        for l in range(1, self.arch.n_layers + 1):
-            pairs = [
-                (net.prediction_connections[l], self.prediction(l, params.weights[l - 1])),
-                (net.bias_connections[l], self.bias(params.biases[l - 1])),
-            ]
-            if net.feedback_connections[l] is not None:
-                pairs.append((net.feedback_connections[l],
-                              self.feedback(l, net.feedback_matrix(l))))
-            for conn, expected in pairs:
-                got = np.asarray(sim.data[conn].weights)
-                if got.shape != expected.shape or not np.allclose(
-                        got, expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max()):
-                    raise RuntimeError(
-                        f"{conn}: the network's connection weights do not have the "
-                        f"layout train_online writes (shape {got.shape}, expected "
-                        f"{expected.shape}); nengo_pc.pc.network has changed and "
-                        f"nengo_pc.pc.online._Layout needs updating"
-                    )
-
-
-def _one_hot(labels, n):
-    return np.eye(n, dtype=np.float32)[labels]
-
-
-def _poisson_input(images, n_steps, dt, max_rate, rng):
-    """Poisson spike trains of the images, scaled so that their mean is the image.
-
-    The spikes of `nengo_pc.processes.PoissonRateCode` (count ~ Poisson(x max_rate dt)
-    per step), drawn here in numpy for the whole minibatch at once (NengoDL would
-    call a Python step function per item and step), and divided by
-    ``max_rate * dt`` instead of ``dt`` so that they average to the intensity x the
-    network expects.
-    """
-    expected = np.repeat(images[:, None, :] * (max_rate * dt), n_steps, axis=1)
-    return (rng.poisson(expected) / (max_rate * dt)).astype(np.float32)
-
-
-def training_arrays(train, arch):
-    """``(inputs, targets, labels)`` of a training set for `train_online`.
-
-    ``train`` is a data Split (targets None: one-hot of the labels) or an
-    ``(inputs, targets)`` tuple for regression (labels None).
-    """
-    if not isinstance(arch, Architecture):
-        raise ValueError(f"arch: expected an Architecture, got {type(arch).__name__}")
-    if isinstance(train, tuple) and len(train) == 2:
-        train_x = np.asarray(train[0], np.float32)
-        train_y = np.asarray(train[1], np.float32)
-        if train_x.ndim != 2 or train_x.shape[1] != arch.sizes[0] \
-                or train_y.shape != (len(train_x), arch.sizes[-1]):
-            raise ValueError(
-                f"train: expected inputs (N, {arch.sizes[0]}) and targets "
-                f"(N, {arch.sizes[-1]}), got {train_x.shape} and {train_y.shape}")
-        return train_x, train_y, None
-    if hasattr(train, "images") and hasattr(train, "labels"):
-        check_split("train", train, arch)
-        return train.images, None, train.labels
-    raise ValueError(
-        f"train: expected a data Split or an (inputs, targets) tuple, got "
-        f"{type(train).__name__}")
-
-
-def minibatches(batch_size, n_samples, epochs, n_train):
-    """Checked ``batch_size`` and the number of whole minibatches to present:
-    ``n_samples`` images, or ``epochs`` passes over ``n_train`` if it is None."""
-    batch_size = _integer("batch_size", batch_size, 1)
-    if batch_size > n_train:
-        raise ValueError(
-            f"batch_size: {batch_size} is larger than the training set "
-            f"({n_train} examples)")
-    epochs = _integer("epochs", epochs, 1)
-    n_samples = _integer("n_samples", n_samples, 1, optional=True)
-    if n_samples is None:
-        n_samples = epochs * n_train
-    n_batches = n_samples // batch_size
-    if n_batches == 0:
-        raise ValueError(
-            f"n_samples: {n_samples} is less than one minibatch ({batch_size})")
-    return batch_size, n_batches
-
-
-class _LearningSchedule:
-    """The schedule `train_online` and `train_online_vectorised` share: the step of
-    minibatch ``k`` and the minibatches after which to evaluate.
-
-    The step is ``learning_rate * unit`` (``unit``: the simulator's dt for a rule
-    summed over the steps of the learning window, the window's length for one applied
-    per example), divided by ``1 + k * batch_size / lr_decay_samples`` when decaying.
-    Evaluations fall after every ``eval_every`` samples and after the last minibatch;
-    a run resumed at minibatch ``first`` keeps the uninterrupted run's points.
-    """
-
-    def __init__(self, learning_rate, lr_decay_samples, batch_size, n_batches,
-                 eval_every, first=0):
-        self.learning_rate, self.lr_decay_samples = learning_rate, lr_decay_samples
-        self.batch_size, self.n_batches = batch_size, n_batches
-        self.eval_every = eval_every
-        self._next_eval = (first * batch_size // eval_every + 1) * eval_every
-
-    def step(self, k, unit):
-        """The learning step of minibatch ``k``."""
-        step = self.learning_rate * unit
-        if self.lr_decay_samples is not None:
-            step /= 1.0 + k * self.batch_size / self.lr_decay_samples
-        return step
-
-    def evaluate_after(self, k):
-        """Whether an evaluation falls after minibatch ``k`` (call once per k)."""
-        samples = (k + 1) * self.batch_size
-        if samples < self._next_eval and k != self.n_batches - 1:
-            return False
-        while self._next_eval <= samples:
-            self._next_eval += self.eval_every
-        return True
-
-
-def evaluation_line(tag, entry, total):
-    """The progress line of one evaluation (history ``entry``) of an online run."""
-    parts = [f"[{tag}] {entry['samples']}/{total} samples"]
-    if entry["train_accuracy"] is not None:
-        parts.append(f"train acc {100 * entry['train_accuracy']:.2f}%")
-    if "accuracy" in entry:
-        parts.append(f"test acc {100 * entry['accuracy']:.2f}%")
-    if "spiking_accuracy" in entry:
-        parts.append(f"spiking {100 * entry['spiking_accuracy']:.2f}%")
-    parts.append(f"{entry['seconds']:.0f} s")
-    return "  ".join(parts)
-
-
-#: Seconds between progress lines of `train_online` (besides one per evaluation).
-PROGRESS_INTERVAL = 60.0
-
-
-#: Settings a resumed run may change: how long it runs and how it is evaluated.
-RESUMABLE_CHANGES = ("n_samples", "epochs", "n_eval", "eval_every", "eval_spiking",
-                     "final_eval_spiking")
-
-
-def _read_checkpoint(path, arch, config, batch_size):
-    """Parameters, samples seen and history of a `train_online` checkpoint."""
-    saved_arch, params, metadata = load_params(path)
-    if "samples" not in metadata or "config" not in metadata:
+def resume_point(path, arch, record, batch_size):
+    """Parameters, simulator state, samples seen and history of a `train_online`
+    checkpoint (ValueError naming ``resume`` unless it is one of this run)."""
+    saved_arch, params, state, metadata = read_checkpoint(path)
+    if "samples" not in metadata or "config" not in metadata or not state:
         raise ValueError(f"resume: {path} is not a train_online checkpoint "
-                         f"(no samples/config metadata)")
+                         f"(no samples/config metadata or simulator state)")
     if saved_arch.to_dict() != arch.to_dict():
         raise ValueError(f"resume: {path} holds {saved_arch.to_dict()}, not "
                          f"{arch.to_dict()}")
     saved = metadata["config"]
-    current = json.loads(json.dumps(config))  # as the checkpoint stored it
+    current = json.loads(json.dumps(record))  # as the checkpoint stored it
     changed = sorted(k for k in current if k not in RESUMABLE_CHANGES
                      and saved.get(k) != current[k])
     if changed:
@@ -471,152 +327,65 @@ def _read_checkpoint(path, arch, config, batch_size):
     if samples % batch_size:
         raise ValueError(f"resume: {path} stopped at {samples} samples, not a whole "
                          f"number of minibatches of {batch_size}")
-    return {"params": params, "samples": samples, "history": metadata["history"]}
+    return {"params": params, "state": state, "samples": samples,
+            "history": metadata["history"]}
 
 
-def train_online(
-    arch,
-    train,
-    *,
-    params=None,
-    spiking=True,
-    learning_rate=0.2,
-    lr_decay_samples=None,
-    batch_size=20,
-    n_samples=None,
-    epochs=1,
-    sweep_time=0.03,
-    settle_time=0.02,
-    learn_time=0.03,
-    dt=0.001,
-    tau=0.005,
-    synapse=0.002,
-    amplitude=0.0002,
-    pre_synapse=0.02,
-    output_precision=1.0,
-    feedback="transpose",
-    input_coding="constant",
-    max_rate=500.0,
-    eval_split=None,
-    eval_every=10000,
-    eval_spiking=0,
-    final_eval_spiking=0,
-    average_time=0.01,
-    checkpoint_path=None,
-    resume=False,
-    seed=0,
-    network_kwargs=None,
-    progress=True,
-):
-    """Train a PC network online, in (spiking) NengoDL, with local learning rules.
+def _check_run(arch, train_x, eval_split, config, checkpoint_path, resume):
+    if config.input_coding == "poisson" and (train_x.min() < 0 or train_x.max() > 1):
+        raise ValueError("train: Poisson input coding needs intensities in [0, 1]")
+    if eval_split is not None:
+        check_split("eval_split", eval_split, arch)
+    for name in ("eval_spiking", "final_eval_spiking"):
+        if getattr(config, name) and eval_split is None:
+            raise ValueError(f"{name}: needs an eval_split")
+    if not isinstance(resume, (bool, np.bool_)):
+        raise ValueError(f"resume: must be True or False, got {resume!r}")
+    if resume and checkpoint_path is None:
+        raise ValueError("resume: needs a checkpoint_path to resume from")
 
-    See the module docstring for the presentation schedule, the rule and why it is
-    applied by this function rather than by `nengo.PES` inside NengoDL.
+
+def _settings(settings):
+    fields = {f.name for f in dataclasses.fields(OnlineConfig)}
+    unknown = sorted(set(settings) - fields)
+    if unknown:
+        raise ValueError(f"{unknown[0]}: not a setting of train_online (settings: "
+                         f"{', '.join(sorted(fields))})")
+    return OnlineConfig(**settings)
+
+
+def train_online(arch, train, *, params=None, eval_split=None, checkpoint_path=None,
+                 resume=False, progress=True, **settings):
+    """Train a PC network online, in (spiking) NengoDL, with its local rule.
+
+    See the module docstring for the presentation schedule and the rule.
 
     Parameters
     ----------
     arch : Architecture
-        An MLP whose activation `PredictiveCodingNetwork` supports; the network
-        decides which populations exist and how they spike.
+        An MLP whose activation `PredictiveCodingNetwork` supports.
     train : nengo_pc.data.Split or tuple
-        Training images (flattened, intensities in [0, 1] for ``"poisson"``) and
-        integer labels, the targets being one-hot; or a tuple ``(inputs, targets)``
-        of arrays for regression (no training accuracy is then recorded).
+        Training images and integer labels (one-hot targets), or ``(inputs,
+        targets)`` arrays for regression (no training accuracy is then recorded).
     params : Params, optional
-        Initial parameters; default ``init_params(arch, seed)`` (learning from
-        scratch).
-    spiking : bool
-        Spiking network (`network_options`) or rate network (exact, no synapses).
-    learning_rate : float
-        Rate of the local rule per second of learning phase (> 0): each example
-        changes W_l by about ``learning_rate * learn_time * a^T e~``, an SGD step of
-        size ``learning_rate * learn_time`` per example on the squared error. The
-        default (0.2, a step of 0.006 with the default ``learn_time``) is the best
-        of 0.2, 0.5 and 1.5 for relu MNIST nets; lif nets, whose hidden units start
-        mostly below threshold, learn faster at 0.5 (784-100-10 after 2,000
-        images: 75% at 0.5, 66% at 0.2).
-    lr_decay_samples : int, optional
-        Decay the learning rate as ``learning_rate / (1 + n / lr_decay_samples)``
-        after ``n`` training samples (None: constant), the usual remedy for the
-        noise of stochastic updates, which the spiking rule adds to. A function of
-        the samples seen, so a resumed run follows the same schedule. (Whether it
-        helps depends on the rate; see the Notes.)
-    batch_size : int
-        Images presented in parallel by one simulator call; their updates are summed
-        and applied after the call.
-    n_samples : int, optional
-        Training images to present (rounded down to whole minibatches); default
-        ``epochs`` passes over ``train``. A fresh permutation starts every pass.
-    epochs : int
-        Passes over ``train`` when ``n_samples`` is None.
-    sweep_time, settle_time, learn_time : float
-        Seconds of the three phases of a presentation (sweep and settle >= 0,
-        learn > 0). The learning window is 30 ms by default so that the spiking
-        rule averages its noise (see the module docstring).
-    dt : float
-        Simulator time step (> 0).
-    tau : float
-        Inference time constant of the network (> 0).
-    synapse : float or nengo.synapses.Synapse or None
-        Connection synapse of the spiking network (seconds for a lowpass).
-    amplitude : float
-        Signal per spike of the spiking pair neurons (> 0). Smaller values carry
-        small errors with more spikes (see the module docstring, item 4).
-    pre_synapse : float or nengo.synapses.Synapse or None
-        Filter of the presynaptic activity the rule reads (seconds for a lowpass;
-        None: the raw activity of each step). The default 0.02 s averages the
-        sparse spikes of LIF activities; it is applied in rate mode too, where the
-        activity is almost constant during the learning window, so that the two
-        modes run the same rule.
-    output_precision : float
-        gamma of the network (> 0): weight of the output error in the feedback.
-    feedback : str
-        ``"transpose"`` (B = W, kept equal by the same local rule) or ``"random"``
-        (fixed random B).
-    input_coding : str
-        ``"constant"`` (the image, constant during the presentation) or
-        ``"poisson"`` (Poisson spike trains at ``intensity * max_rate`` Hz, scaled
-        by ``1 / max_rate``).
-    max_rate : float
-        Poisson rate for intensity 1 (> 0).
+        Initial parameters; default ``init_params(arch, seed)``.
     eval_split : nengo_pc.data.Split, optional
-        Evaluated (rate-mode feedforward pass) at 0 samples, every ``eval_every``
-        samples and at the end.
-    eval_every : int
-        Training samples between evaluations (rounded up to whole minibatches).
-    eval_spiking : int
-        Also classify this many ``eval_split`` images with the spiking network at
-        every evaluation (0: never). Its presentation is ``sweep_time +
-        settle_time`` (sweep, then free inference).
-    final_eval_spiking : int
-        After training, classify this many ``eval_split`` images once with the
-        spiking network (0: not), e.g. the whole test set at the end of a run whose
-        ``eval_spiking`` samples only a few hundred images along the way
-        (`OnlineResult.final_spiking`). A run resumed from a checkpoint at its last
-        sample trains no further and only does this.
-    average_time : float
-        Seconds over which the spiking output is averaged when classifying (> 0, at
-        most a presentation).
+        Evaluated at 0 samples, every ``eval_every`` samples and at the end.
     checkpoint_path : str or Path, optional
-        Parameters written there (atomically) at every evaluation, with metadata
-        ``samples`` (seen so far), ``history`` and ``config``.
+        Parameters and simulator state written there (atomically, by
+        `nengo_pc.training.loop.write_checkpoint`; `nengo_pc.arch.load_params`
+        reads the parameters) at every evaluation, with metadata ``samples``,
+        ``history`` and ``config``.
     resume : bool
-        Continue from ``checkpoint_path`` if that file exists: its parameters, samples
-        seen and history. The data order and the Poisson inputs are functions of
-        ``seed`` and the sample index, and the checkpoint holds the float64
-        parameters the run accumulates, so a resumed run presents the images the
-        uninterrupted run would have and learns exactly what it would have learned
-        (spiking too: every simulator call starts from the same initial state).
-        The checkpoint's settings must equal this call's, except ``n_samples``,
-        ``epochs`` and the evaluation options.
-    seed : int
-        Seeds the initial parameters, the data order, the network, the simulator and
-        the Poisson inputs.
-    network_kwargs : dict, optional
-        Further keyword arguments of `PredictiveCodingNetwork` (override the ones
-        derived from ``spiking``).
+        Continue from ``checkpoint_path`` if it exists. The data order and Poisson
+        inputs are functions of ``seed`` and the sample index, and the checkpoint
+        holds the simulator's whole state (learned weights, neurons, synapses): a
+        resumed run learns exactly what the uninterrupted run learns (spiking too). Its settings must equal the
+        checkpoint's, except `RESUMABLE_CHANGES`.
     progress : bool
         Print a line per evaluation on stderr.
+    **settings
+        The fields of `OnlineConfig` (``spiking``, ``learning_rate``, ...).
 
     Returns
     -------
@@ -625,338 +394,114 @@ def train_online(
     Raises
     ------
     ValueError
-        Naming the argument that is out of range or of the wrong type.
+        Naming the argument or setting that is out of range or of the wrong type.
     FloatingPointError
-        If the weights become non-finite (naming the samples seen).
-
-    Notes
-    -----
-    Every simulator call starts from the same initial state (``stateful=False``), so a
-    simulator that keeps training carries nothing from one minibatch to the next: after
-    3,000 spiking training images (784-500-10), its probe outputs on a batch and those
-    of a simulator freshly built with the same weights were bit-identical, and a
-    spiking run resumed from a checkpoint learns exactly what the uninterrupted run
-    learns (``tests/test_pc_online.py``). An earlier long run had seemed to stall in one
-    simulator and recover after rebuilds (see the README); that is ruled out as a
-    simulator effect.
-
-    How far the rule goes is set by the rule and its settings, not by the spikes:
-    `nengo_pc.pc.online_vectorised.train_online_vectorised` applies the same rule and
-    schedule to the vectorised PC equilibrium and learns like the rate-mode network
-    (2026-11-25, 784-500-10, batch 10, step 0.006 decaying over 20,000 samples, first
-    2,000 test images, after 2,500 / 5,000 / 7,500 / 10,000 / 12,500 images: rate
-    80.2 / 85.1 / 86.7 / 88.4 / 88.8%, vectorised 80.6 / 85.3 / 86.6 / 87.9 / 88.8%,
-    spiking 79.8 / 85.1 / 84.4 / 86.6 / 88.6%). The vectorised rule on MNIST (all
-    test images) after one epoch: 95.0% at a per-example step of 0.006 decaying over
-    20,000 samples, 95.6% at 0.006 constant (this function's defaults), 95.4% at
-    0.012 constant, 95.6% at 0.012 decaying over 60,000 (the benchmark's setting),
-    which reaches 96.8% after four epochs
-    (``results/bench_spiking_pc_online_vectorised_mnist.json``; the others were
-    scratch runs).
+        If the network's values become non-finite (naming the samples seen).
     """
-    import nengo_dl  # noqa: PLC0415
-    from nengo_dl import graph_optimizer  # noqa: PLC0415
-
-    from nengo_pc.networks.inference import data_nodes, padded_batches  # noqa
-    from nengo_pc.networks.pairs import pair_encoders  # noqa
-    from nengo_pc.networks.pc import PredictiveCodingNetwork  # noqa
-
-    # -- arguments
     train_x, train_y, train_labels = training_arrays(train, arch)
-    if not isinstance(spiking, (bool, np.bool_)):
-        raise ValueError(f"spiking: must be True or False, got {spiking!r}")
-    learning_rate = _positive("learning_rate", learning_rate)
-    lr_decay_samples = _integer("lr_decay_samples", lr_decay_samples, 1, optional=True)
-    batch_size, n_batches = minibatches(batch_size, n_samples, epochs, len(train_x))
-    dt = _positive("dt", dt)
-    sweep_time = _nonnegative("sweep_time", sweep_time)
-    settle_time = _nonnegative("settle_time", settle_time)
-    learn_time = _positive("learn_time", learn_time)
-    tau = _positive("tau", tau)
-    synapse = _synapse("synapse", synapse)
-    amplitude = _positive("amplitude", amplitude)
-    pre_synapse = _synapse("pre_synapse", pre_synapse)
-    output_precision = _positive("output_precision", output_precision)
-    if feedback not in FEEDBACK:
-        raise ValueError(f"feedback: {feedback!r} is not one of {', '.join(FEEDBACK)}")
-    if input_coding not in INPUT_CODINGS:
-        raise ValueError(
-            f"input_coding: {input_coding!r} is not one of {', '.join(INPUT_CODINGS)}")
-    max_rate = _positive("max_rate", max_rate)
-    if input_coding == "poisson" and (train_x.min() < 0 or train_x.max() > 1):
-        raise ValueError("train: Poisson input coding needs intensities in [0, 1]")
-    if eval_split is not None:
-        check_split("eval_split", eval_split, arch)
-    eval_every = _integer("eval_every", eval_every, 1)
-    eval_spiking = _integer("eval_spiking", eval_spiking, 0)
-    if eval_spiking and eval_split is None:
-        raise ValueError("eval_spiking: needs an eval_split")
-    final_eval_spiking = _integer("final_eval_spiking", final_eval_spiking, 0)
-    if final_eval_spiking and eval_split is None:
-        raise ValueError("final_eval_spiking: needs an eval_split")
-    average_time = _positive("average_time", average_time)
-    seed = _integer("seed", seed, 0)
-    if not isinstance(resume, (bool, np.bool_)):
-        raise ValueError(f"resume: must be True or False, got {resume!r}")
-    if resume and checkpoint_path is None:
-        raise ValueError("resume: needs a checkpoint_path to resume from")
-    if network_kwargs is not None and not isinstance(network_kwargs, dict):
-        raise ValueError(f"network_kwargs: expected a dict, got {network_kwargs!r}")
-    n_sweep, n_settle = int(round(sweep_time / dt)), int(round(settle_time / dt))
-    n_learn = max(1, int(round(learn_time / dt)))
-    n_steps = n_sweep + n_settle + n_learn
-    n_average = int(round(average_time / dt))
-    if not 1 <= n_average <= n_steps:
-        raise ValueError(
-            f"average_time: must be between dt and a presentation "
-            f"({n_steps * dt:g} s), got {average_time!r}")
-
-    config = {
-        "arch": arch.to_dict(), "spiking": bool(spiking), "learning_rate": learning_rate,
-        "lr_decay_samples": lr_decay_samples,
-        "batch_size": batch_size, "n_samples": n_batches * batch_size,
-        "epochs": epochs, "sweep_time": sweep_time, "settle_time": settle_time,
-        "learn_time": learn_time, "dt": dt, "tau": tau,
-        "synapse": None if synapse is None else str(synapse), "amplitude": amplitude,
-        "pre_synapse": None if pre_synapse is None else str(pre_synapse),
-        "output_precision": output_precision, "feedback": feedback,
-        "input_coding": input_coding, "max_rate": max_rate,
-        "n_eval": None if eval_split is None else len(eval_split),
-        "eval_every": eval_every, "eval_spiking": eval_spiking,
-        "final_eval_spiking": final_eval_spiking,
-        "average_time": average_time, "seed": seed,
-        "network_kwargs": {k: repr(v) for k, v in (network_kwargs or {}).items()},
-        "per_example_step": learning_rate * n_learn * dt,
-    }
-
+    config = _settings(settings)
+    batch_size, n_batches = minibatches(config.batch_size, config.n_samples,
+                                        config.epochs, len(train_x))
+    _check_run(arch, train_x, eval_split, config, checkpoint_path, resume)
+    total = n_batches * batch_size
+    record = config.record(arch, total, None if eval_split is None else len(eval_split))
     resumed = None
     if resume and Path(checkpoint_path).exists():
-        resumed = _read_checkpoint(checkpoint_path, arch, config, batch_size)
-        if resumed["samples"] > n_batches * batch_size:
+        resumed = resume_point(checkpoint_path, arch, record, batch_size)
+        if resumed["samples"] > total:
             raise ValueError(
                 f"n_samples: {checkpoint_path} has already seen {resumed['samples']} "
-                f"samples, more than the {n_batches * batch_size} asked for")
+                f"samples, more than the {total} asked for")
         params = resumed["params"]
-
-    # -- network and simulator
-    start = time.perf_counter()
-    params = init_params(arch, seed) if params is None else params
+    params = init_params(arch, config.seed) if params is None else params
     if not isinstance(params, Params):
         raise ValueError(f"params: expected a Params, got {type(params).__name__}")
     params.check(arch)
-    weights = [np.array(w, np.float64) for w in params.weights]
-    biases = [np.array(b, np.float64) for b in params.biases]
-    options, network_kind = network_options(arch, spiking, amplitude, synapse)
-    options.update(network_kwargs or {})
-    config["network"] = network_kind
-    net = PredictiveCodingNetwork(
-        arch, Params([w.astype(np.float32) for w in weights],
-                     [b.astype(np.float32) for b in biases]),
-        tau=tau, output_precision=output_precision, feedback=feedback, seed=seed,
-        label="pc online", **options)
-    layout = _Layout(net)
-    image_node, target_node = data_nodes(net)
-    n_layers, sizes = arch.n_layers, arch.sizes
-    # the mode schedule of the current kind of call (NengoDL evaluates the control
-    # node for every step of a call when it generates the call's inputs)
-    schedule = [None]
-    net.mode = lambda t: schedule[0](t)
 
-    def training_mode(t):
-        k = t / dt - 0.5  # step k + 1 runs at t = (k + 1) dt
-        if k < n_sweep:
-            return "sweep"
-        return "clamped"
+    # imported before the clock starts, so that build_seconds is the build
+    import nengo_dl  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
 
-    def eval_mode(t):
-        return "sweep" if t / dt - 0.5 < n_sweep else "free"
-
-    with net:
-        nengo_dl.configure_settings(
-            # not inference_only: that turns some weights (e.g. of the bias
-            # connections) into build-time constants, which could not be updated
-            stateful=False, keep_history=False,
-            # operator merging makes this network many times slower (see
-            # nengo_pc.pc.network.settled_outputs)
-            planner=graph_optimizer.noop_planner,
-            sorter=graph_optimizer.noop_order_signals,
-        )
-        pre_probes, error_probes = [None], [None]
-        for l in range(1, n_layers + 1):
-            if layout.pairs_pre(l):  # the decoded pair signal: what D r passes on
-                probe = nengo.Probe(net.values[l - 1], synapse=pre_synapse,
-                                    solver=nengo.solvers.NoSolver(
-                                        pair_encoders(sizes[l - 1])))
-            else:  # the presynaptic neurons' output, as PES's pre_synapse
-                probe = nengo.Probe(net.prediction_connections[l].pre_obj,
-                                    synapse=pre_synapse)
-            # the error as PES's error connection sees it: through the synapse
-            err = nengo.Probe(net.errors[l], synapse=net.synapse,
-                              solver=nengo.solvers.NoSolver(pair_encoders(sizes[l])))
-            for p in (probe, err):
-                net.config[p].keep_history = True
-            pre_probes.append(probe)
-            error_probes.append(err)
-        out_probe = nengo.Probe(net.values[-1], synapse=None,
-                                solver=nengo.solvers.NoSolver(pair_encoders(sizes[-1])))
-        net.config[out_probe].keep_history = True
-
-    stream = SampleStream(len(train_x), seed)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="No GPU support detected")
-        sim = nengo_dl.Simulator(net, dt=dt, minibatch_size=batch_size, seed=seed,
-                                 progress_bar=False)
-    with sim:
-        layout.check(sim, Params(weights, biases))
-        writer = _WeightWriter(sim)
+    start = time.perf_counter()
+    net = learning_network(
+        arch, params, spiking=config.spiking, learning_rate=config.learning_rate,
+        pre_synapse=config.pre_synapse, tau=config.tau,
+        output_precision=config.output_precision, feedback=config.feedback,
+        amplitude=config.amplitude, synapse=config.synapse, seed=config.seed,
+        network_kwargs=config.network_kwargs)
+    record["network"] = net.network_kind
+    presentation = config.presentation()
+    run = OnlineSimulator(net, presentation, batch_size, dt=config.dt, seed=config.seed,
+                          input_coding=config.input_coding, max_rate=config.max_rate)
+    try:
+        if resumed is not None:
+            run.restore(resumed["state"])
         build_seconds = time.perf_counter() - start
-
-        def inputs(images, input_rng):
-            if input_coding == "poisson":
-                return _poisson_input(images, n_steps, dt, max_rate, input_rng)
-            return np.repeat(images[:, None, :].astype(np.float32), n_steps, axis=1)
-
-        def present(images, targets, mode, input_rng):
-            schedule[0] = mode
-            feed = {image_node: inputs(images, input_rng)}
-            feed[target_node] = np.repeat(targets[:, None, :], n_steps, axis=1)
-            return sim.predict_on_batch(feed)
-
-        def current():
-            return Params([w.astype(np.float32) for w in weights],
-                          [b.astype(np.float32) for b in biases])
-
-        def spiking_outputs(images, input_rng, tag=None):
-            outputs = np.zeros((len(images), sizes[-1]))
-            last = time.perf_counter()
-            for s, m, batch in padded_batches(images, batch_size):
-                out = present(batch, np.zeros((batch_size, sizes[-1]), np.float32),
-                              eval_mode, input_rng)
-                outputs[s:s + m] = out[out_probe][:m, -n_average:].mean(axis=1)
-                if tag and progress and time.perf_counter() - last > PROGRESS_INTERVAL:
-                    last = time.perf_counter()
-                    log_progress(f"[{tag}] {s + m}/{len(images)} images")
-            return outputs
-
-        def spiking_scores(n, predicted, input_rng, tag=None):
-            """Accuracy of the spiking network on the first n ``eval_split`` images,
-            and its agreement with the feedforward ``predicted`` labels."""
-            spiked = spiking_outputs(eval_split.images[:n], input_rng, tag).argmax(axis=1)
-            return (float(np.mean(spiked == eval_split.labels[:n])),
-                    float(np.mean(spiked == predicted[:n])))
-
-        history = [] if resumed is None else resumed["history"]
-        eval_seconds = [0.0]
-        train_seconds = 0.0 if resumed is None else history[-1]["seconds"]
-        start_seconds = train_seconds  # of this call, for the progress lines' rate
-
-        def evaluate(samples, correct, presented):
-            t0 = time.perf_counter()
-            entry = {"samples": samples, "seconds": train_seconds,
-                     "train_accuracy": correct / presented if presented else None}
-            p = current()
-            if eval_split is not None:
-                logits = forward(arch, p, eval_split.images)
-                predicted = logits.argmax(axis=1)
-                entry["accuracy"] = float(np.mean(predicted == eval_split.labels))
-                if eval_spiking:
-                    entry["spiking_accuracy"], entry["spiking_agreement"] = \
-                        spiking_scores(min(eval_spiking, len(eval_split)), predicted,
-                                       np.random.default_rng([seed, 3, samples]))
-            history.append(entry)
-            if checkpoint_path is not None:
-                # the float64 accumulators, not the float32 copy: a resumed run then
-                # continues from exactly the state an uninterrupted run has
-                save_params(checkpoint_path, arch, Params(weights, biases),
-                            samples=samples, history=history, config=config)
-            eval_seconds[0] += time.perf_counter() - t0
-            if progress:
-                log_progress(evaluation_line("pc:online", entry, n_batches * batch_size))
-
-        first = 0 if resumed is None else resumed["samples"] // batch_size
-        if resumed is None:
-            evaluate(0, 0, 0)
-        elif progress:
-            log_progress(f"[pc:online] resumed from {checkpoint_path} at "
-                         f"{resumed['samples']} samples")
-        correct = presented = 0
-        last_log = [time.perf_counter()]
-        plan = _LearningSchedule(learning_rate, lr_decay_samples, batch_size, n_batches,
-                                 eval_every, first)
-        n_out = sizes[-1]
-        for k in range(first, n_batches):
-            t0 = time.perf_counter()
-            index = stream.indices(k * batch_size, batch_size)
-            images = np.asarray(train_x[index], np.float32)
-            if train_labels is None:
-                labels, targets = None, train_y[index]
-            else:
-                labels = train_labels[index]
-                targets = _one_hot(labels, n_out)
-            out = present(images, targets, training_mode,
-                          np.random.default_rng([seed, 1, k]))
-            if n_sweep > 0 and labels is not None:
-                # online accuracy: the prediction at the end of the sweep, before
-                # learning from the image
-                swept = out[out_probe][:, max(0, n_sweep - n_average):n_sweep]
-                correct += int(np.sum(swept.mean(axis=1).argmax(axis=1) == labels))
-                presented += batch_size
-            # the local rule, summed over the learning phase and the minibatch
-            scale = plan.step(k, dt)
-            for l in range(1, n_layers + 1):
-                pre = out[pre_probes[l]][:, -n_learn:]
-                err = out[error_probes[l]][:, -n_learn:]
-                pre = pre.reshape(-1, sizes[l - 1])
-                err = err.reshape(-1, sizes[l])
-                if l < n_layers:
-                    err = err / output_precision
-                dw = scale * (pre.T.astype(np.float64) @ err)
-                weights[l - 1] += dw
-                biases[l - 1] += scale * err.sum(axis=0)
-            finite = all(np.all(np.isfinite(a)) for a in weights + biases)
-            if not finite:
-                raise FloatingPointError(
-                    f"weights became non-finite after {(k + 1) * batch_size} samples "
-                    f"(learning_rate={learning_rate}); try a smaller learning_rate")
-            for l in range(1, n_layers + 1):
-                writer.write(net.prediction_connections[l],
-                             layout.prediction(l, weights[l - 1]))
-                writer.write(net.bias_connections[l], layout.bias(biases[l - 1]))
-                if feedback == "transpose" and net.feedback_connections[l] is not None:
-                    # the feedback connection's own local product (its presynaptic
-                    # e_l times the activity at its target) is dW_l^T: B_l stays W_l
-                    writer.write(net.feedback_connections[l],
-                                 layout.feedback(l, weights[l - 1]))
-            train_seconds += time.perf_counter() - t0
-            samples = (k + 1) * batch_size
-            if progress and time.perf_counter() - last_log[0] > PROGRESS_INTERVAL:
-                last_log[0] = time.perf_counter()
-                rate = (samples - first * batch_size) / max(
-                    train_seconds - start_seconds, 1e-9)
-                left = (n_batches * batch_size - samples) / rate
-                log_progress(f"[pc:online] {samples}/{n_batches * batch_size} samples  "
-                             f"{rate:.1f} images/s  ~{left / 60:.0f} min of training left")
-            if plan.evaluate_after(k):
-                evaluate(samples, correct, presented)
-                correct = presented = 0
+        history, seconds = _train(run, train_x, train_y, train_labels, eval_split,
+                                  config, record, n_batches, resumed, checkpoint_path,
+                                  progress)
         final_spiking = None
-        if final_eval_spiking:
-            t0 = time.perf_counter()
-            n = min(final_eval_spiking, len(eval_split))
-            samples = n_batches * batch_size
-            accuracy, agreement = spiking_scores(
-                n, forward(arch, current(), eval_split.images[:n]).argmax(axis=1),
-                np.random.default_rng([seed, 4, samples]),
-                tag="pc:online final spiking evaluation")
-            final_spiking = {"samples": samples, "n": n, "accuracy": accuracy,
-                             "agreement": agreement,
-                             "seconds": time.perf_counter() - t0}
-            eval_seconds[0] += final_spiking["seconds"]
-            if progress:
-                log_progress(f"[pc:online] the spiking network classifies "
-                             f"{100 * final_spiking['accuracy']:.2f}% of {n} images "
-                             f"after {samples} samples")
-        learned = net.params_from(sim)
-    # the simulator holds float32 weights: what it read back is what it ran with
-    return OnlineResult(learned, history, config, build_seconds, train_seconds,
-                        eval_seconds[0], final_spiking)
+        if config.final_eval_spiking:
+            final_spiking = final_spiking_score(run, eval_split, config, total,
+                                                progress)
+            seconds["eval"] += final_spiking["seconds"]
+        learned = run.params()
+    finally:
+        run.close()
+    return OnlineResult(learned, history, record, build_seconds, seconds["train"],
+                        seconds["eval"], final_spiking)
+
+
+def _train(run, train_x, train_y, train_labels, eval_split, config, record, n_batches,
+           resumed, checkpoint_path, progress):
+    """Present the minibatches of a run, evaluating and checkpointing on schedule."""
+    batch_size, total = run.batch_size, n_batches * run.batch_size
+    presentation, n_out = run.presentation, run.net.arch.sizes[-1]
+    history = [] if resumed is None else resumed["history"]
+    seconds = {"train": 0.0 if resumed is None else history[-1]["seconds"]}
+    start_seconds = seconds["train"]
+
+    first = 0 if resumed is None else resumed["samples"] // batch_size
+    evaluation = Evaluation(run, eval_split, config, history, checkpoint_path, record,
+                            progress)
+    if resumed is None:
+        evaluation.add(0, seconds["train"])
+    elif progress:
+        log_progress(f"[pc:online] resumed from {checkpoint_path} at "
+                     f"{resumed['samples']} samples")
+    stream = SampleStream(len(train_x), config.seed)
+    plan = LearningSchedule(config.learning_rate, config.lr_decay_samples, batch_size,
+                            n_batches, config.eval_every, first)
+    correct = presented = 0
+    last_log = time.perf_counter()
+    for k in range(first, n_batches):
+        t0 = time.perf_counter()
+        index = stream.indices(k * batch_size, batch_size)
+        labels = None if train_labels is None else train_labels[index]
+        targets = train_y[index] if labels is None else one_hot(labels, n_out)
+        out = run.train(np.asarray(train_x[index], np.float32), targets, plan.decay(k),
+                        np.random.default_rng([config.seed, 1, k]))
+        if not np.all(np.isfinite(out)):
+            raise FloatingPointError(
+                f"the network's values became non-finite within the first "
+                f"{(k + 1) * batch_size} samples (learning_rate="
+                f"{config.learning_rate}); try a smaller learning_rate")
+        if presentation.sweep > 0 and labels is not None:
+            # online accuracy: the prediction at the end of the sweep, before
+            # learning from the image
+            sweep = presentation.sweep
+            swept = out[:, max(0, sweep - config.n_average):sweep].mean(axis=1)
+            correct += int(np.sum(swept.argmax(axis=1) == labels))
+            presented += batch_size
+        seconds["train"] += time.perf_counter() - t0
+        samples = (k + 1) * batch_size
+        if progress and time.perf_counter() - last_log > PROGRESS_INTERVAL:
+            last_log = time.perf_counter()
+            rate = (samples - first * batch_size) / max(
+                seconds["train"] - start_seconds, 1e-9)
+            log_progress(f"[pc:online] {samples}/{total} samples  {rate:.1f} images/s"
+                         f"  ~{(total - samples) / rate / 60:.0f} min of training left")
+        if plan.evaluate_after(k):
+            evaluation.add(samples, seconds["train"], correct, presented)
+            correct = presented = 0
+    seconds["eval"] = evaluation.seconds
+    return history, seconds

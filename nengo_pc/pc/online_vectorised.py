@@ -1,8 +1,9 @@
 """The online rule of `nengo_pc.pc.online`, computed without simulating the network.
 
-`train_online` presents every image to the Nengo network and applies, after each
-minibatch, the local product of presynaptic activity and postsynaptic error that the
-network's clamped phase produces. `train_online_vectorised` applies the same rule
+`~nengo_pc.pc.online.train_online` presents every image to the Nengo network, whose
+`~nengo_pc.networks.learning.LocalPC` rules change the weights by the local product
+of presynaptic activity and postsynaptic error that the network's clamped phase
+produces, summed over the minibatch. `train_online_vectorised` applies the same rule
 (``pc-online`` of `nengo_pc.rules.local`) with the same schedule (data order,
 minibatches, per-example step ``learning_rate * learn_time``, rate decay,
 evaluations) to the PC network's equilibrium as the vectorised core computes it

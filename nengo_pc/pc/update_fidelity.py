@@ -19,11 +19,11 @@ synapse, separates them (``"synaptic"`` in the result).
 The updates are read off as the change of the parameters over ``n_samples`` images at
 a learning rate (`PROBE_LEARNING_RATE`) small enough that the parameters stay put to
 first order, so the change is the sum of the per-minibatch updates at the given
-parameters; the change is taken from `train_online`'s float64 checkpoint, not the
-float32 weights the simulator holds.
+parameters; the change is taken from `train_online`'s checkpoint, the float32 weights
+the simulator holds (their rounding is ~1e-3 of the change, below what the cosines
+resolve).
 """
 
-import inspect
 import tempfile
 from pathlib import Path
 
@@ -31,7 +31,7 @@ import numpy as np
 
 from nengo_pc.networks.feedforward import as_synapse
 from nengo_pc.params import Params, load_params
-from nengo_pc.pc.online import train_online
+from nengo_pc.pc.online import OnlineConfig, train_online
 
 #: Learning rate of the probing runs: the parameters move by ~1e-6 of their size.
 PROBE_LEARNING_RATE = 1e-4
@@ -119,10 +119,9 @@ def update_fidelity(arch, params, train, amplitudes, *, n_samples=200, batch_siz
     rate = _update(arch, params, train, False, amplitudes[0],
                    online_kwargs=online_kwargs, **run)
     # the same rate network with the synapse a spiking run gives its connections
-    synapse = online_kwargs.get(
-        "synapse", inspect.signature(train_online).parameters["synapse"].default)
+    synapse = online_kwargs.get("synapse", OnlineConfig.synapse)
     network_kwargs = {**(online_kwargs.get("network_kwargs") or {}),
-                      "synapse": as_synapse(synapse)}
+                      "synapse": as_synapse(synapse, "synapse")}
     synapse = network_kwargs["synapse"]
     synaptic = _update(arch, params, train, False, amplitudes[0],
                        online_kwargs={**online_kwargs, "network_kwargs": network_kwargs},

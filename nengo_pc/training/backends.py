@@ -37,15 +37,13 @@ Registered here:
     The Keras model with batch normalisation, folded into the weights afterwards
     (the spiking CNN's training).
 
-The NengoDL-simulated network of online learning (`nengo_pc.pc.online`) plugs in as
-a third backend, ``simulated`` (already listed by rule ``pc-online``), by the same
-interface: ``register_backend("simulated", SimulatedBackend)``; its constructor takes
-the network's settings as ``backend_options`` (spiking, synapses, learning window,
-...), its ``train_chunk`` presents the chunk's images to the network, whose learning
-rule changes the shared weights, with the per-example step
-``schedule.keras()``/``config.learning_rate`` gives (the loop passes sample-counted
-chunks when ``config.n_samples`` is set), ``predict`` is the rate-mode feedforward
-pass and ``state`` the simulator state a resumed run needs beyond the parameters.
+``simulated`` (`nengo_pc.pc.online_backend.SimulatedBackend`)
+    The NengoDL-simulated PC network of online learning (`nengo_pc.pc.online`):
+    its ``train_chunk`` presents the chunk's images to the network, whose
+    `~nengo_pc.networks.learning.LocalPC` rules change the shared weights;
+    ``backend_options`` are the network's settings (spiking, synapses, learning
+    window, ...), ``predict`` is the rate-mode feedforward pass and ``state`` the
+    simulator state a resumed run needs beyond the parameters.
 
 `NengoReference` runs the feedforward network in the Nengo reference simulator for
 evaluation only (it cannot train).
@@ -85,6 +83,7 @@ def get_backend(name):
 
 def _ensure_loaded():
     from nengo_pc.training import vectorised  # noqa: F401  (registers itself)
+    from nengo_pc.pc import online_backend  # noqa: F401  (registers "simulated")
 
 
 @contextlib.contextmanager

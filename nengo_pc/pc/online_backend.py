@@ -1,0 +1,143 @@
+"""The ``simulated`` training backend: the PC network learning online in NengoDL.
+
+`SimulatedBackend` runs rule ``pc-online`` in `nengo_pc.training.train` (the one
+training loop: data order, schedule, evaluation, checkpoints and exact resume) on
+the simulated network of `nengo_pc.pc.online_network`: the
+`~nengo_pc.networks.pc.PredictiveCodingNetwork` with
+`~nengo_pc.networks.learning.LocalPC` rules on its connections, minibatches of
+images presented as `nengo_pc.pc.online.train_online` presents them (a sweep, a
+clamped settle, a learning window). ``nengo-pc train --rule pc-online --backend
+simulated`` runs it.
+
+The loop's learning rate acts on per-example means (as for every backend): a
+minibatch of B images at scheduled rate ``lr`` changes the weights by ``lr / B``
+times the sum of the images' local products, i.e. each image by a step
+``lr / B`` -- `nengo_pc.pc.online_vectorised` converts online learning's
+``learning_rate * learn_time`` per example the same way. The rules' rate is fixed
+at build time and the schedule scales their gate. The optimiser must be ``"sgd"``
+(a local rule has no optimiser state). The checkpoint state is the simulator's
+whole state, so a resumed run continues exactly.
+"""
+
+import numpy as np
+
+from nengo_pc.networks.feedforward import as_synapse
+from nengo_pc.pc.online_network import OnlineSimulator, learning_network
+from nengo_pc.pc.online_schedule import Presentation, one_hot
+from nengo_pc.training.backends import register_backend
+
+#: Settings of the simulated network (``backend_options``) and their defaults, those
+#: of `nengo_pc.pc.online.OnlineConfig`.
+NETWORK_DEFAULTS = {
+    "spiking": True, "sweep_time": 0.03, "settle_time": 0.02, "learn_time": 0.03,
+    "dt": 0.001, "tau": 0.005, "synapse": 0.002, "amplitude": 0.0002,
+    "pre_synapse": 0.02, "feedback": "transpose", "input_coding": "constant",
+    "max_rate": 500.0,
+}
+
+
+class SimulatedBackend:
+    """Train rule ``pc-online`` on the simulated PC network (module docstring).
+
+    Parameters as for every backend (`nengo_pc.training.backends`);
+    ``backend_options`` are the keys of `NETWORK_DEFAULTS`.
+    """
+
+    def __init__(self, arch, rule, options, config, params, schedule, progress=False,
+                 **network):
+        # pylint: disable=import-outside-toplevel
+        from nengo_pc.pc.online import OnlineConfig
+
+        unknown = sorted(set(network) - set(NETWORK_DEFAULTS))
+        if unknown:
+            raise ValueError(f"{unknown[0]}: not a setting of the simulated backend "
+                             f"(settings: {', '.join(NETWORK_DEFAULTS)})")
+        if config.optimizer != "sgd":
+            raise ValueError(f"optimizer: the simulated backend applies the local rule "
+                             f"as plain SGD, not {config.optimizer!r}")
+        settings = {**NETWORK_DEFAULTS, **network}
+        # checked as train_online checks them (ValueError naming the setting)
+        checked = OnlineConfig(batch_size=config.batch_size, seed=config.seed,
+                               output_precision=options["output_precision"],
+                               **settings)
+        self.arch, self.rule, self.options = arch, rule, options
+        self.config, self.schedule = config, schedule.keras()
+        self.presentation = Presentation(checked.dt, checked.sweep_time,
+                                         checked.settle_time, checked.learn_time)
+        window = checked.dt * self.presentation.learn
+        net = learning_network(
+            arch, params, spiking=checked.spiking,
+            # a rule at this rate and gate 1 steps each example by lr / B
+            learning_rate=config.learning_rate / config.batch_size / window,
+            pre_synapse=as_synapse(checked.pre_synapse, "pre_synapse"),
+            tau=checked.tau, output_precision=checked.output_precision,
+            feedback=checked.feedback, amplitude=checked.amplitude,
+            synapse=checked.synapse, seed=config.seed)
+        self.run = OnlineSimulator(net, self.presentation, config.batch_size,
+                                   dt=checked.dt, seed=config.seed,
+                                   input_coding=checked.input_coding,
+                                   max_rate=checked.max_rate)
+        self.n_average = checked.n_average
+        self.iteration = 0
+
+    def _factor(self):
+        rate = self.schedule(self.iteration) if callable(self.schedule) else self.schedule
+        return float(rate) / self.config.learning_rate
+
+    def train_chunk(self, x, y):
+        """Present whole minibatches ``x``, ``y`` (labels or regression targets)."""
+        size, n_out = self.config.batch_size, self.arch.sizes[-1]
+        y = np.asarray(y)
+        targets = one_hot(y, n_out) if y.ndim == 1 else y.astype(np.float32)
+        sweep, losses, correct = self.presentation.sweep, [], 0
+        for k in range(0, len(targets), size):
+            rng = np.random.default_rng([self.config.seed, 1, self.iteration])
+            out = self.run.train(np.asarray(x[k:k + size], np.float32),
+                                 targets[k:k + size], self._factor(), rng)
+            self.iteration += 1
+            # the prediction at the end of the sweep, before learning from the image
+            swept = out[:, max(0, sweep - self.n_average):max(sweep, 1)].mean(axis=1)
+            losses.append(0.5 * np.mean(np.sum((targets[k:k + size] - swept) ** 2, 1)))
+            if y.ndim == 1:
+                correct += int(np.sum(swept.argmax(axis=1) == y[k:k + size]))
+        result = {"loss": float(np.mean(losses))}
+        if y.ndim == 1:
+            result["train_accuracy"] = correct / len(targets)
+        return result
+
+    def predict(self, x):
+        """The outputs the rule classifies by: the feedforward pass, where the free
+        network settles (numpy)."""
+        # pylint: disable=import-outside-toplevel
+        from nengo_pc.training.evaluation import rule_outputs
+
+        return rule_outputs(self.arch, self.params(), x, self.rule, self.options)
+
+    def finite(self):
+        """Whether every parameter is finite."""
+        params = self.params()
+        return all(np.all(np.isfinite(a)) for a in params.weights + params.biases)
+
+    def params(self):
+        """The learned parameters, read from the simulator (float32)."""
+        return self.run.params()
+
+    def state(self):
+        """The simulator's whole state and the minibatch counter."""
+        return {**{f"sim/{k}": v for k, v in self.run.state().items()},
+                "iteration": np.array(self.iteration)}
+
+    def restore(self, state):
+        """The inverse of `state`, on a backend built from the same parameters."""
+        self.run.restore({k[len("sim/"):]: v for k, v in state.items()
+                          if k.startswith("sim/")})
+        self.iteration = int(state["iteration"])
+
+    def close(self):
+        """Close the simulator."""
+        self.run.close()
+
+
+register_backend("simulated", SimulatedBackend)
+
+__all__ = ["NETWORK_DEFAULTS", "SimulatedBackend"]

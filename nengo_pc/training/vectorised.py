@@ -78,10 +78,26 @@ def tf_reference(arch, rule, options):
 class VectorisedBackend:
     """Train with a registered rule's update function (see the module docstring).
 
-    Parameters as for every backend (`nengo_pc.training.backends`).
+    Parameters as for every backend (`nengo_pc.training.backends`), and two
+    ``backend_options`` that choose how the same update runs:
+
+    Parameters
+    ----------
+    fused : bool
+        Run a whole chunk of minibatches inside one traced function (a
+        ``tf.while_loop`` over the minibatches) instead of one call from Python per
+        minibatch. The loop body is the per-minibatch step itself, so the numbers
+        are the same; only the Python work and the slicing between steps go.
+    jit_compile : bool
+        Compile the traced functions with XLA (``tf.function(jit_compile=True)``).
+        XLA fuses the elementwise work of inference into fewer kernels, and changes
+        the rounding of the floating-point results (it may reorder and contract
+        operations), so it is off by default: the equivalence tests hold for the
+        default, see docs/performance-pc.md for what XLA changes.
     """
 
-    def __init__(self, arch, rule, options, config, params, schedule, progress=False):
+    def __init__(self, arch, rule, options, config, params, schedule, progress=False,
+                 fused=True, jit_compile=False):
         import tensorflow as tf
 
         from nengo_pc import rules
@@ -105,10 +121,20 @@ class VectorisedBackend:
         batch_spec = [tf.TensorSpec([config.batch_size, n_in], dtype),
                       tf.TensorSpec([config.batch_size, n_out], dtype)]
         probe_spec = [tf.TensorSpec([None, n], dtype) for n in (n_in, n_out)]
+        for name, value in (("fused", fused), ("jit_compile", jit_compile)):
+            if not isinstance(value, bool):
+                raise ValueError(f"{name}: must be True or False, got {value!r}")
+        self.fused, self.jit_compile = fused, jit_compile
         # traced once, here (so tracing counts as build time); autograph is not
-        # needed: every loop is over layers or inference steps and unrolls
-        self.step = tf.function(self._step, autograph=False).get_concrete_function(
+        # needed: every loop is over layers or inference steps and unrolls, and the
+        # loop over minibatches is an explicit tf.while_loop
+        self.step = tf.function(self._step, autograph=False,
+                                jit_compile=jit_compile).get_concrete_function(
             *batch_spec)
+        chunk_spec = [tf.TensorSpec([None, n], dtype) for n in (n_in, n_out)]
+        self.chunk_fn = tf.function(self._chunk, autograph=False,
+                                    jit_compile=jit_compile).get_concrete_function(
+            *chunk_spec) if fused else None
         self.alignment_fn = tf.function(
             self._alignment, autograph=False).get_concrete_function(*probe_spec)
 
@@ -159,18 +185,44 @@ class VectorisedBackend:
         self.optimizer.apply_gradients(zip(grads, self.weights + self.biases))
         return loss, correct
 
+    def _chunk(self, x, y):
+        """`_step` on every minibatch of ``x``, ``y`` in turn, in one graph: the
+        minibatch losses (to be averaged like the unfused ones) and the number
+        classified correctly."""
+        tf = self.tf
+        size = self.config.batch_size
+        n_batches = tf.shape(x)[0] // size
+        losses = tf.TensorArray(x.dtype, size=n_batches)
+
+        def body(k, losses, correct):
+            start = k * size
+            loss, right = self._step(x[start:start + size], y[start:start + size])
+            return k + 1, losses.write(k, loss), correct + right
+
+        _, losses, correct = tf.while_loop(
+            lambda k, *_: k < n_batches, body,
+            (tf.constant(0), losses, tf.constant(0)),
+            # one minibatch at a time: its update must land before the next reads
+            # the variables
+            parallel_iterations=1)
+        return losses.stack(), correct
+
     def train_chunk(self, x, y):
         """Train on whole minibatches ``x``, ``y`` (labels or regression targets)."""
         tf = self.tf
         size = self.config.batch_size
         targets = self.targets(y)
         x = tf.constant(np.asarray(x, self.config.dtype))
-        losses, correct = [], 0
-        for k in range(0, len(targets), size):
-            loss, right = self.step(x[k:k + size], targets[k:k + size])
-            losses.append(loss)
-            correct += right
-        result = {"loss": float(tf.reduce_mean(tf.stack(losses)))}
+        if self.fused:
+            losses, correct = self.chunk_fn(x, targets)
+        else:
+            losses, correct = [], 0
+            for k in range(0, len(targets), size):
+                loss, right = self.step(x[k:k + size], targets[k:k + size])
+                losses.append(loss)
+                correct += right
+            losses = tf.stack(losses)
+        result = {"loss": float(tf.reduce_mean(losses))}
         if np.ndim(y) == 1:
             result["train_accuracy"] = int(correct) / len(targets)
         return result

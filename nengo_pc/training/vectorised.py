@@ -196,7 +196,13 @@ class VectorisedBackend:
 
         def body(k, losses, correct):
             start = k * size
-            loss, right = self._step(x[start:start + size], y[start:start + size])
+            xb, yb = x[start:start + size], y[start:start + size]
+            # the static shapes of the unfused step: with them the graph optimiser
+            # folds the batch size into constants exactly as it does there
+            # (incremental PC's rates divide by it), so the numbers stay the same
+            xb.set_shape([size, x.shape[1]])
+            yb.set_shape([size, y.shape[1]])
+            loss, right = self._step(xb, yb)
             return k + 1, losses.write(k, loss), correct + right
 
         _, losses, correct = tf.while_loop(

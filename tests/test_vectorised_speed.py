@@ -126,3 +126,53 @@ def test_pcx_peer_runs_in_its_venv():
     assert result["settings"]["batch_size"] == 128
     assert 0.13 < result["test_accuracy"] <= 1.0  # 8 steps: above chance
     assert sys.executable != str(PCX_PYTHON)
+
+
+def test_xla_option_trains_backprop_to_rounding(mnist_data):
+    # XLA reorders floating-point work: backprop (whose Adam steps are not near
+    # zero-gradient sign flips) stays within rounding of the default after 6 steps
+    split = mnist_data.train.subset(120)
+    params = []
+    for jit in (False, True):
+        backend = _backend("bp-mse", {}, fused=True, jit_compile=jit)
+        for k in (0, 60):
+            backend.train_chunk(split.images[k:k + 60], split.labels[k:k + 60])
+        params.append(backend.params())
+    for a, b in zip(params[0].weights, params[1].weights):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-5 * np.max(np.abs(a)))
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "lif"])
+@pytest.mark.parametrize("n_steps", [1, 2, 8])
+def test_standard_inference_skips_only_exact_zeros(activation, n_steps):
+    # standard_updates computes only the layers the displacement has reached; the
+    # full synchronous steps of every layer (the primitives, as before) must give
+    # the same numbers bit for bit
+    import tensorflow as tf
+
+    from nengo_pc.pc import core
+    from nengo_pc.pc.activations import get_activation
+
+    rng = np.random.default_rng(5)
+    sizes = (12, 9, 8, 7, 3)
+    weights = [tf.constant(rng.normal(0, 0.6, (a, b)), tf.float32)
+               for a, b in zip(sizes[:-1], sizes[1:])]
+    biases = [tf.constant(rng.normal(0, 0.2, b), tf.float32) for b in sizes[1:]]
+    x = tf.constant(rng.normal(0, 1, (6, sizes[0])), tf.float32)
+    y = tf.constant(rng.normal(0, 1, (6, sizes[-1])), tf.float32)
+    act = get_activation(activation)
+    reference = core.feedforward(weights, biases, x, act.f)
+    d = core.initial_displacements(reference, y)
+    for _ in range(n_steps):
+        errors = core.displaced_errors(reference, d, weights, act)
+        values = core.displaced_values(reference, d)
+        d = core.value_step(d, errors, weights, [act.df(v) for v in values[1:-1]],
+                            0.1, 0.5)
+    errors = core.displaced_errors(reference, d, weights, act)
+    expected = core.local_updates(core.presynaptic(core.displaced_values(reference, d),
+                                                   act.f), errors, 0.5)
+    got = core.standard_updates(weights, biases, x, y, act, n_steps, 0.1, 0.5)
+    assert any(np.any(dw.numpy() != 0) for dw, _ in got[:-1])
+    for (dw, db), (ew, eb) in zip(got, expected):
+        np.testing.assert_array_equal(dw.numpy(), ew.numpy())
+        np.testing.assert_array_equal(db.numpy(), eb.numpy())

@@ -28,13 +28,44 @@ def _inference_step(reference, displacements, weights, act, step_size, gamma):
     return errors, value_step(displacements, errors, weights, slopes, step_size, gamma)
 
 
+def _front_step(reference, displacements, front, weights, act, step_size, gamma):
+    """`_inference_step` for a state whose displacements below layer ``front`` are
+    exact zeros: the displacements after one step, and the new front.
+
+    From the feedforward start only the output is displaced, and each step moves the
+    displacement down one layer, so below the front every error, feedback and value
+    change is an exact zero (0 W = 0, f(h + 0) - f(h) = 0). Computing only the
+    layers from the front up gives the same numbers as `_inference_step` (up to the
+    sign of zeros) with fewer matrix products: at T = 8 and four weight layers, 39
+    instead of 48.
+    """
+    n_layers = len(reference) - 1
+    errors = {}
+    for l in range(front, n_layers + 1):
+        error = displacements[l]
+        if l > front:  # d_{front - 1} = 0: no change of presynaptic activity
+            change = act.change(reference[l - 1], displacements[l - 1])
+            error = error - tf.matmul(change, weights[l - 1])
+        errors[l] = error
+    new = list(displacements)
+    for l in range(max(front - 1, 1), n_layers):
+        above = gamma * errors[l + 1] if l + 1 == n_layers else errors[l + 1]
+        feedback = tf.matmul(above, weights[l], transpose_b=True)
+        slope = act.df(reference[l] + displacements[l])
+        # (at l = front - 1 the error is an exact zero, so it is left out)
+        drive = slope * feedback - errors[l] if l in errors else slope * feedback
+        new[l] = displacements[l] + step_size * drive
+    return new, max(front - 1, 1)
+
+
 def _relaxed(weights, biases, x, y, act, n_steps, step_size, output_precision):
     reference = feedforward(weights, biases, x, act.f)
     displacements = initial_displacements(reference, y)
+    front = len(reference) - 1  # only the clamped output is displaced
     for _ in range(n_steps):
-        _, displacements = _inference_step(
-            reference, displacements, weights, act, step_size, output_precision
-        )
+        displacements, front = _front_step(
+            reference, displacements, front, weights, act, step_size,
+            output_precision)
     return reference, displacements
 
 

@@ -30,6 +30,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import resource
 import sys
 import time
 
@@ -257,6 +258,10 @@ def run(rule, epochs, data_dir, n_train=None, seed=0):
             p: importlib.metadata.version(p)
             for p in ("pcx", "jax", "jaxlib", "equinox", "optax", "numpy")}},
         "jax_devices": [str(d) for d in jax.devices()],
+        # this process's own peak (a runner that measures its own child sees only
+        # the launcher, not this venv's process)
+        "pcx_process_peak_rss_mb": resource.getrusage(
+            resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 

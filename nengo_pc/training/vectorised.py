@@ -1,7 +1,8 @@
-"""The vectorised backend: a registered rule's updates, one ``tf.function`` a step.
+"""The vectorised backend: a registered rule's updates, in traced TensorFlow functions.
 
-The data sit in TensorFlow; every minibatch is one call of a traced function that
-computes the rule's changes (`nengo_pc.rules.Rule.build`) and hands them to a Keras
+The data sit in TensorFlow; a chunk of minibatches is one call of a traced function
+whose ``tf.while_loop`` runs, for every minibatch, the step that computes the rule's
+changes (`nengo_pc.rules.Rule.build`) and hands them to a Keras
 optimiser as gradients ``-change / batch_size``, so learning rates act on
 per-example means whatever the rule. A rule that changes the weights during
 inference (``learns_during_inference``: incremental PC) does so at the per-example

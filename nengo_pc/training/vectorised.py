@@ -1,7 +1,8 @@
-"""The vectorised backend: a registered rule's updates, one ``tf.function`` a step.
+"""The vectorised backend: a registered rule's updates, in traced TensorFlow functions.
 
-The data sit in TensorFlow; every minibatch is one call of a traced function that
-computes the rule's changes (`nengo_pc.rules.Rule.build`) and hands them to a Keras
+The data sit in TensorFlow; a chunk of minibatches is one call of a traced function
+whose ``tf.while_loop`` runs, for every minibatch, the step that computes the rule's
+changes (`nengo_pc.rules.Rule.build`) and hands them to a Keras
 optimiser as gradients ``-change / batch_size``, so learning rates act on
 per-example means whatever the rule. A rule that changes the weights during
 inference (``learns_during_inference``: incremental PC) does so at the per-example
@@ -78,10 +79,29 @@ def tf_reference(arch, rule, options):
 class VectorisedBackend:
     """Train with a registered rule's update function (see the module docstring).
 
-    Parameters as for every backend (`nengo_pc.training.backends`).
+    Parameters as for every backend (`nengo_pc.training.backends`), and two
+    ``backend_options`` that choose how the same update runs:
+
+    Parameters
+    ----------
+    fused : bool
+        Run a whole chunk of minibatches inside one traced function (a
+        ``tf.while_loop`` over the minibatches) instead of one call from Python per
+        minibatch. The loop body is the per-minibatch step itself, so the numbers
+        are the same; only the Python work and the slicing between steps go.
+    jit_compile : bool
+        Compile the per-minibatch step with XLA (``tf.function(jit_compile=True)``);
+        the chunk then runs one compiled call per minibatch (``fused`` does not
+        apply: compiling the whole ``tf.while_loop`` with XLA took minutes). XLA
+        fuses the elementwise work of inference into fewer kernels and changes the
+        rounding of the results (it reorders and contracts operations; after 60 Adam
+        steps of standard PC the parameters differ by up to 7% of their largest
+        value), so it is off by default: the equivalence tests hold for the
+        default. See docs/performance-pc.md.
     """
 
-    def __init__(self, arch, rule, options, config, params, schedule, progress=False):
+    def __init__(self, arch, rule, options, config, params, schedule, progress=False,
+                 fused=True, jit_compile=False):
         import tensorflow as tf
 
         from nengo_pc import rules
@@ -105,10 +125,19 @@ class VectorisedBackend:
         batch_spec = [tf.TensorSpec([config.batch_size, n_in], dtype),
                       tf.TensorSpec([config.batch_size, n_out], dtype)]
         probe_spec = [tf.TensorSpec([None, n], dtype) for n in (n_in, n_out)]
+        for name, value in (("fused", fused), ("jit_compile", jit_compile)):
+            if not isinstance(value, bool):
+                raise ValueError(f"{name}: must be True or False, got {value!r}")
+        self.fused, self.jit_compile = fused, jit_compile
         # traced once, here (so tracing counts as build time); autograph is not
-        # needed: every loop is over layers or inference steps and unrolls
-        self.step = tf.function(self._step, autograph=False).get_concrete_function(
+        # needed: every loop is over layers or inference steps and unrolls, and the
+        # loop over minibatches is an explicit tf.while_loop
+        self.step = tf.function(self._step, autograph=False,
+                                jit_compile=jit_compile).get_concrete_function(
             *batch_spec)
+        chunk_spec = [tf.TensorSpec([None, n], dtype) for n in (n_in, n_out)]
+        self.chunk_fn = tf.function(self._chunk, autograph=False).get_concrete_function(
+            *chunk_spec) if fused and not jit_compile else None
         self.alignment_fn = tf.function(
             self._alignment, autograph=False).get_concrete_function(*probe_spec)
 
@@ -159,18 +188,50 @@ class VectorisedBackend:
         self.optimizer.apply_gradients(zip(grads, self.weights + self.biases))
         return loss, correct
 
+    def _chunk(self, x, y):
+        """`_step` on every minibatch of ``x``, ``y`` in turn, in one graph: the
+        minibatch losses (to be averaged like the unfused ones) and the number
+        classified correctly."""
+        tf = self.tf
+        size = self.config.batch_size
+        n_batches = tf.shape(x)[0] // size
+        losses = tf.TensorArray(x.dtype, size=n_batches)
+
+        def body(k, losses, correct):
+            start = k * size
+            xb, yb = x[start:start + size], y[start:start + size]
+            # the static shapes of the unfused step: with them the graph optimiser
+            # folds the batch size into constants exactly as it does there
+            # (incremental PC's rates divide by it), so the numbers stay the same
+            xb.set_shape([size, x.shape[1]])
+            yb.set_shape([size, y.shape[1]])
+            loss, right = self._step(xb, yb)
+            return k + 1, losses.write(k, loss), correct + right
+
+        _, losses, correct = tf.while_loop(
+            lambda k, *_: k < n_batches, body,
+            (tf.constant(0), losses, tf.constant(0)),
+            # one minibatch at a time: its update must land before the next reads
+            # the variables
+            parallel_iterations=1)
+        return losses.stack(), correct
+
     def train_chunk(self, x, y):
         """Train on whole minibatches ``x``, ``y`` (labels or regression targets)."""
         tf = self.tf
         size = self.config.batch_size
         targets = self.targets(y)
         x = tf.constant(np.asarray(x, self.config.dtype))
-        losses, correct = [], 0
-        for k in range(0, len(targets), size):
-            loss, right = self.step(x[k:k + size], targets[k:k + size])
-            losses.append(loss)
-            correct += right
-        result = {"loss": float(tf.reduce_mean(tf.stack(losses)))}
+        if self.chunk_fn is not None:
+            losses, correct = self.chunk_fn(x, targets)
+        else:
+            losses, correct = [], 0
+            for k in range(0, len(targets), size):
+                loss, right = self.step(x[k:k + size], targets[k:k + size])
+                losses.append(loss)
+                correct += right
+            losses = tf.stack(losses)
+        result = {"loss": float(tf.reduce_mean(losses))}
         if np.ndim(y) == 1:
             result["train_accuracy"] = int(correct) / len(targets)
         return result

@@ -28,14 +28,6 @@ MAX_LINES = 500
 #: A module longer than `MAX_LINES` says why in a docstring paragraph starting so.
 LONG_MARKER = "Why this module is long:"
 
-#: Modules another helper is rewriting right now, exempt from both rules until
-#: their branches merge. The lead removes an entry when its branch merges (the
-#: rewrites bring them within the rules); `test_being_split_entries_are_live`
-#: fails once an entry is no longer needed, as a reminder.
-BEING_SPLIT = {
-    "nengo_pc/pc/core.py": "being rewritten on branch 'perf-pc'",
-}
-
 #: Names that moved to a new home when ``arch.py`` and ``data.py`` were split,
 #: {old module: {new module: names}}.
 MOVED = {
@@ -122,8 +114,6 @@ def _n_lines(path):
 
 @pytest.mark.parametrize("path", _modules(), ids=_relative)
 def test_no_private_name_crosses_a_module(path):
-    if _relative(path) in BEING_SPLIT:
-        pytest.skip(f"{_relative(path)}: {BEING_SPLIT[_relative(path)]}")
     uses = private_uses(path)
     assert not uses, (
         f"{_relative(path)} uses private names of other modules (make them public "
@@ -132,23 +122,10 @@ def test_no_private_name_crosses_a_module(path):
 
 @pytest.mark.parametrize("path", _modules(), ids=_relative)
 def test_long_modules_say_why(path):
-    if _relative(path) in BEING_SPLIT:
-        pytest.skip(f"{_relative(path)}: {BEING_SPLIT[_relative(path)]}")
     n = _n_lines(path)
     assert n <= MAX_LINES or _docstring_states_why(path), (
         f"{_relative(path)} has {n} lines (> {MAX_LINES}) and its docstring has no "
         f"paragraph starting {LONG_MARKER!r}: split it by concept, or say why not")
-
-
-def test_being_split_entries_are_live():
-    """An entry whose file is within both rules (or gone) should be removed."""
-    for name in BEING_SPLIT:
-        path = ROOT / name
-        assert path.is_file(), f"BEING_SPLIT: {name} no longer exists; remove it"
-        needed = (_n_lines(path) > MAX_LINES and not _docstring_states_why(path)) \
-            or private_uses(path)
-        assert needed, (f"BEING_SPLIT: {name} now keeps both rules; remove its entry "
-                        f"so the rules apply to it again")
 
 
 def test_the_checks_catch_violations(tmp_path):

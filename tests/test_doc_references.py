@@ -22,8 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from test_code_shape import BEING_SPLIT
-
 ROOT = Path(__file__).resolve().parents[1]
 
 DOTTED = re.compile(r"(?<![\w/.-])nengo_pc(?:\.[A-Za-z_]\w*)+")
@@ -46,7 +44,7 @@ def _python_sources():
              *sorted((ROOT / "analysis").glob("*.py")),
              *sorted((ROOT / "networks").glob("*.py")),
              *sorted((ROOT / "nengo_pc").rglob("*.py"))]
-    return [f for f in files if f.relative_to(ROOT).as_posix() not in BEING_SPLIT]
+    return files
 
 
 def _texts():

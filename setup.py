@@ -44,6 +44,9 @@ setup(
     extras_require={
         "test": ["pytest==9.2.0"],
         "gui": ["nengo-gui==0.6.0"],
+        # the Loihi emulator (nengo-pc evaluate --backend loihi, docs/loihi.md); its
+        # last release, which installs with nengo 3.2 and Python 3.11
+        "loihi": ["nengo-loihi==1.1.0"],
     },
     entry_points={"console_scripts": ["nengo-pc = nengo_pc.cli:main"]},
     classifiers=[

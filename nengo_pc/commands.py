@@ -356,6 +356,10 @@ def evaluate_settings(args, arch, rule):
                              "train a LIF model (--model softlif-mlp)")
         if args.backend == "keras":
             raise UsageError("--mode spiking: choose --backend nengo_dl or nengo")
+    if args.backend == "loihi":
+        from nengo_pc.loihi import check_loihi_options
+
+        check_loihi_options(args, UsageError, UserError)
     if args.network == "pc" and arch.conv:
         raise UsageError("--network pc: the predictive-coding network is built for "
                          "dense architectures; this model is convolutional")
@@ -434,12 +438,20 @@ def _evaluate_feedforward(args, arch, params, split, batch_size):
         options = {name: getattr(args, name) for name in
                    ("n_steps", "dt", "synapse", "tau", "input_coding", "readout")
                    if getattr(args, name) is not None}
+        if backend == "loihi":  # alpha synapses do not exist on Loihi
+            options.setdefault("synapse", "lowpass")
         try:
             presentation = Presentation(**options)
         except ValueError as err:
             raise _as_usage(err) from None
-    metrics = evaluate(arch, params, split, backend=backend, batch_size=batch_size,
-                       seed=args.seed, presentation=presentation)
+    if backend == "loihi":
+        from nengo_pc.loihi import evaluate_loihi
+
+        metrics = evaluate_loihi(arch, params, split, presentation,
+                                 batch_size=batch_size, seed=args.seed, progress=True)
+    else:
+        metrics = evaluate(arch, params, split, backend=backend, batch_size=batch_size,
+                           seed=args.seed, presentation=presentation)
     mode = f"spiking {presentation.seconds * 1000:g} ms" if presentation else "rate"
     settings = {"backend": backend,
                 "presentation": presentation.to_dict() if presentation else None}

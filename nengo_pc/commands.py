@@ -339,6 +339,10 @@ def evaluate_settings(args, arch, rule):
     from nengo_pc import rules
 
     key = (args.network, args.mode)
+    if args.backend == "loihi":
+        from nengo_pc.loihi import check_loihi_options
+
+        check_loihi_options(args, UsageError, UserError)
     for name, applies in EVALUATE_OPTIONS.items():
         if getattr(args, name) is not None and key not in applies:
             raise UsageError(f"{_flag(name)}: does not apply to --network "
@@ -356,10 +360,6 @@ def evaluate_settings(args, arch, rule):
                              "train a LIF model (--model softlif-mlp)")
         if args.backend == "keras":
             raise UsageError("--mode spiking: choose --backend nengo_dl or nengo")
-    if args.backend == "loihi":
-        from nengo_pc.loihi import check_loihi_options
-
-        check_loihi_options(args, UsageError, UserError)
     if args.network == "pc" and arch.conv:
         raise UsageError("--network pc: the predictive-coding network is built for "
                          "dense architectures; this model is convolutional")
@@ -445,10 +445,13 @@ def _evaluate_feedforward(args, arch, params, split, batch_size):
         except ValueError as err:
             raise _as_usage(err) from None
     if backend == "loihi":
-        from nengo_pc.loihi import evaluate_loihi
+        from nengo_pc.loihi import LoihiConfigError, evaluate_loihi
 
-        metrics = evaluate_loihi(arch, params, split, presentation,
-                                 batch_size=batch_size, seed=args.seed, progress=True)
+        try:
+            metrics = evaluate_loihi(arch, params, split, presentation,
+                                     batch_size=batch_size, seed=args.seed, progress=True)
+        except LoihiConfigError as err:
+            raise UserError(f"--backend loihi: {err}") from None
     else:
         metrics = evaluate(arch, params, split, backend=backend, batch_size=batch_size,
                            seed=args.seed, presentation=presentation)

@@ -222,7 +222,8 @@ def add_input_layer(net, input_rate=INPUT_RATE, dt=0.001):
     n_in = net.arch.sizes[0]
     with net:
         layer = nengo.Ensemble(
-            n_in, 1, neuron_type=nengo.SpikingRectifiedLinear(amplitude=1 / input_rate),
+            n_in, 1, neuron_type=nengo.SpikingRectifiedLinear(
+                amplitude=1 / input_rate, initial_state={"voltage": nengo.dists.Choice([0])}),
             gain=np.ones(n_in), bias=np.zeros(n_in), label="input layer")
         nengo.Connection(net.input, layer.neurons, transform=input_rate, synapse=None)
         new = nengo.Connection(layer.neurons, old.post, transform=old.transform,
@@ -232,6 +233,50 @@ def add_input_layer(net, input_rate=INPUT_RATE, dt=0.001):
     net.weight_connections[0] = new
     net.input_layer = layer
     return layer
+
+
+def conv_biases_on_chip(net):
+    """Give each conv layer of a `FeedforwardNetwork` its tied bias as neuron biases.
+
+    The network trains a conv layer's bias through a 1x1 convolution from a node of
+    ones (`nengo_pc.networks.feedforward`); nengo-loihi cannot send a host node
+    through a convolution to the chip, and a compartment has a bias of its own, so
+    the filter's bias is written into every compartment of its channel
+    (channels last) and that connection is removed.
+
+    Returns
+    -------
+    dict
+        ``{conv ensemble: (height, width, channels)}``.
+    """
+    shapes = {}
+    arch = net.arch
+    activation_shapes = arch.activation_shapes
+    for i, conn in net.bias_connections.items():
+        if not arch.is_conv(i) or i >= len(net.layers):
+            continue
+        ens = net.layers[i]
+        shape = tuple(int(n) for n in activation_shapes[i + 1])
+        bias = np.asarray(conn.transform.init).reshape(-1)
+        ens.bias = np.tile(bias, shape[0] * shape[1])
+        net.connections.remove(conn)
+        ones = conn.pre_obj
+        if ones in net.nodes and not any(c.pre_obj is ones for c in net.all_connections):
+            net.nodes.remove(ones)
+        shapes[ens] = shape
+    return shapes
+
+
+def conv_block(shape, max_channels=16):
+    """Block shape ``(rows, cols, channels)`` of a conv layer of ``shape``.
+
+    At most ``max_channels`` channels and a square spatial tile filling a core's
+    1,024 compartments (e.g. 8 x 8 x 16), as in NengoDL's Keras-to-Loihi example.
+    """
+    h, w, c = shape
+    ct = min(c, max_channels)
+    side = max(1, int(math.isqrt(MAX_COMPARTMENTS // ct)))
+    return (min(h, side), min(w, side), ct)
 
 
 def prepare(net, input_rate=INPUT_RATE, dt=0.001, block_shapes=None):
@@ -260,14 +305,25 @@ def prepare(net, input_rate=INPUT_RATE, dt=0.001, block_shapes=None):
     from nengo_pc.networks.feedforward import FeedforwardNetwork
 
     nengo_loihi.add_params(net)
-    if isinstance(net, FeedforwardNetwork) and input_rate is not None \
-            and not hasattr(net, "input_layer"):
-        add_input_layer(net, input_rate, dt)
+    conv_shapes = {}
+    if isinstance(net, FeedforwardNetwork):
+        if input_rate is not None and not hasattr(net, "input_layer"):
+            add_input_layer(net, input_rate, dt)
+        conv_shapes = conv_biases_on_chip(net)
     chip = check_on_chip(net)
     block_shapes = block_shapes or {}
     layers, cores = {}, 0
     for ens in chip:
         name = ens.label or str(ens)
+        if ens in conv_shapes:
+            shape = conv_block(conv_shapes[ens])
+            net.config[ens].block_shape = nengo_loihi.BlockShape(shape,
+                                                                 conv_shapes[ens])
+            n_cores = int(np.prod([-(-n // t) for n, t in zip(conv_shapes[ens], shape)]))
+            layers[name] = {"neurons": ens.n_neurons, "shape": list(conv_shapes[ens]),
+                            "block": list(shape), "cores": n_cores}
+            cores += n_cores
+            continue
         n_axons = _in_axons(net, ens)
         if ens in block_shapes:
             size = block_shapes[ens]
@@ -327,9 +383,12 @@ def presentation_network(arch, params, images, presentation, input_rate=INPUT_RA
         raise LoihiConfigError("input_coding: the Loihi network codes pixels by its "
                                "off-chip input layer; use constant input coding")
     net = FeedforwardNetwork(arch, params, seed=seed, **presentation.network_options())
-    if neuron_type is not None:
-        for layer in net.layers:
-            layer.neuron_type = neuron_type(arch.lif)
+    lif = arch.lif
+    for layer in net.layers:
+        # Loihi starts every compartment at voltage 0 (Nengo: uniform in [0, 1))
+        layer.neuron_type = neuron_type(lif) if neuron_type is not None else nengo.LIF(
+            tau_rc=lif.tau_rc, tau_ref=lif.tau_ref, amplitude=lif.amplitude,
+            initial_state={"voltage": nengo.dists.Choice([0])})
     net.input.output = nengo.processes.PresentInput(
         np.asarray(images, dtype=float), presentation.seconds)
     net.loihi = prepare(net, input_rate=input_rate, dt=presentation.dt)

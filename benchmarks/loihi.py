@@ -83,6 +83,7 @@ def run(args):
     runs = {"emulator": ("loihi", None), "nengo_lif": ("nengo", None),
             "nengo_loihi_lif": ("nengo", loihi_lif)}
     logits = {name: [] for name in runs}
+    whole = {name: [] for name in runs}
     seconds = {name: 0.0 for name in runs}
     build = {name: 0.0 for name in runs}
     spikes = {name: np.zeros(arch.n_layers - 1) for name in runs}
@@ -98,6 +99,8 @@ def run(args):
                 result = loihi.run_presentation(net, len(chunk), presentation,
                                                 simulator, seed=args.seed)
             logits[name].append(result["logits"])
+            whole[name].append(result["logits_whole_window"])
+            skip = result["skip"]
             seconds[name] += result["run_seconds"]
             build[name] += result["build_seconds"]
             spikes[name] += np.array(result["spikes_per_layer"]) * len(chunk)
@@ -111,6 +114,9 @@ def run(args):
     preds = {name: np.concatenate(v).argmax(1) for name, v in logits.items()}
     metrics = {name: _accuracy(p, y) for name, p in preds.items()}
     for name in runs:
+        metrics[name]["readout_skips_steps"] = skip
+        metrics[name]["whole_window"] = _accuracy(
+            np.concatenate(whole[name]).argmax(1), y)
         metrics[name]["images_per_second"] = len(x) / seconds[name]
         metrics[name]["spikes_per_layer"] = list(spikes[name] / len(x))
     metrics["emulator"]["agreement_with_nengo_lif"] = float(
@@ -123,9 +129,10 @@ def run(args):
     _log("NengoDL references")
     from nengo_pc.training.evaluation import predict_logits
 
-    rate_full = evaluate(arch, params, test, batch_size=500)
-    metrics["nengo_dl_rate_full_test"] = {"accuracy": rate_full["accuracy"],
-                                          "n": len(test)}
+    if args.full_test:
+        rate_full = evaluate(arch, params, test, batch_size=500)
+        metrics["nengo_dl_rate_full_test"] = {"accuracy": rate_full["accuracy"],
+                                              "n": len(test)}
     rate_pred = predict_logits(arch, params, x, batch_size=min(500, len(x))).argmax(1)
     metrics["nengo_dl_rate"] = _accuracy(rate_pred, y)
     own = Presentation(n_steps=args.own_steps, synapse=args.own_synapse, tau=args.tau)
@@ -183,6 +190,7 @@ def gui_check(args):
     import nengo_loihi
 
     import nengo_pc  # noqa: F401
+    from nengo_pc import loihi
 
     scripts = sorted((Path(__file__).resolve().parents[1] / "networks").glob("*.py"))
     checks = {}
@@ -200,6 +208,26 @@ def gui_check(args):
             checks[script.name] = {"builds": False, "error": type(err).__name__,
                                    "message": str(err)[:500]}
         checks[script.name]["seconds"] = time.perf_counter() - t0
+        # the same architecture, parameters and images as nengo_pc.loihi.demo_model
+        scope = runpy.run_path(str(script), run_name="__nengo_gui__")
+        arch = scope.get("arch")
+        if "softlif" not in script.name:  # demo_model is the soft-LIF scripts' model
+            continue
+        t0 = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = loihi.demo_model(arch, scope.get("params"), scope.get("images"),
+                                         scope.get("labels"))
+                with nengo_loihi.Simulator(model, target="sim",
+                                           progress_bar=False) as sim:
+                    sim.run_steps(200)
+            checks[script.name]["demo_model"] = {"builds": True, "runs_steps": 200,
+                                                 "cores": model.loihi["cores"]}
+        except Exception as err:  # noqa: BLE001
+            checks[script.name]["demo_model"] = {
+                "builds": False, "error": type(err).__name__, "message": str(err)[:500]}
+        checks[script.name]["demo_model"]["seconds"] = time.perf_counter() - t0
     from nengo_pc.results import make_record
 
     return make_record("bench_loihi_gui_check",
@@ -235,6 +263,8 @@ def main(argv=None):
     parser.add_argument("--own-synapse", default="alpha")
     parser.add_argument("--input-rate", type=float, default=1000.0,
                         help="Hz of the off-chip input layer for a pixel of 1")
+    parser.add_argument("--no-full-test", dest="full_test", action="store_false",
+                        help="skip NengoDL rate mode on the full test set")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)

@@ -86,6 +86,32 @@ def test_input_rate_above_one_spike_per_step_is_refused():
         loihi.add_input_layer(_net(synapse=nengo.Lowpass(0.005)), input_rate=2000)
 
 
+def test_conv_biases_move_into_the_compartments_without_changing_the_output():
+    from nengo_pc.arch import ConvLayer, softlif_cnn
+
+    arch = softlif_cnn(conv=(ConvLayer(4, 3, 1), ConvLayer(6, 3, 2)),
+                       input_shape=(7, 7, 1), n_out=3)
+    params = init_params(arch, seed=1)
+    params = Params(params.weights, [b + 0.5 for b in params.biases])  # nonzero biases
+    x = np.random.default_rng(0).uniform(0, 1, arch.sizes[0])
+    outputs = []
+    for move in (False, True):
+        net = FeedforwardNetwork(arch, params, spiking=False, seed=0)
+        net.input.output = x
+        if move:
+            shapes = loihi.conv_biases_on_chip(net)
+            assert [shapes[e] for e in net.layers] == [(5, 5, 4), (2, 2, 6)]
+            assert not any(getattr(c.pre_obj, "label", None) == "conv1 bias ones"
+                           for c in net.all_connections)
+            assert np.array_equal(net.layers[0].bias[:8],
+                                  np.tile(params.biases[0], 2))
+        with nengo.Simulator(net, progress_bar=False) as sim:
+            sim.run_steps(1)
+        outputs.append(sim.data[net.probe][-1])
+    assert np.allclose(outputs[0], outputs[1], atol=1e-12)
+    assert loihi.conv_block((26, 26, 32)) == (8, 8, 16)
+
+
 @needs_loihi
 def test_prepare_sets_block_shapes_and_refuses_blocks_too_large():
     net = _net(synapse=nengo.Lowpass(0.005))
@@ -135,6 +161,24 @@ def test_emulator_gives_the_reference_simulators_labels(mnist_data):
     assert np.mean(labels["nengo"] == test.labels) >= 0.6  # it classifies digits
     assert np.sum(labels["loihi"] != labels["nengo"]) <= 2, labels
     assert result["cores"] == 2
+
+
+@needs_loihi
+def test_demo_model_runs_where_the_scripts_model_does_not():
+    """The soft-LIF scripts' model (alpha synapses, pixel node) does not build with
+    nengo-loihi; `loihi.demo_model` of the same network does, and runs."""
+    from nengo_pc.networks.presentation import demo_network
+
+    arch = softlif_mlp((20,), n_in=6, n_out=3)
+    images = np.random.default_rng(0).uniform(0, 1, (2, 6))
+    with pytest.raises(NotImplementedError, match="non-Lowpass synapses"):
+        nengo_loihi.Simulator(demo_network(arch, images=images), target="sim")
+    model = loihi.demo_model(arch, images=images, labels=np.array([0, 2]),
+                             presentation_time=0.01)
+    with nengo_loihi.Simulator(model, target="sim") as sim:
+        sim.run_steps(20)
+    assert sim.data[model.p_output].shape == (20, 3)
+    assert model.loihi["cores"] == 1
 
 
 @pytest.fixture(scope="module")

@@ -83,6 +83,23 @@ def _on_chip(net, ens):
     return getattr(config, "on_chip", None) is not False
 
 
+def set_config(model, obj, **values):
+    """Set nengo-loihi config values of ``obj`` where nengo-loihi reads them.
+
+    It reads ``on_chip`` from the config of the network given to the simulator
+    (``model``), but ``block_shape`` (and a connection's ``pop_type``) from the
+    config of the network that directly holds the object, which is what Nengo's
+    builder has as ``model.config`` while building it; both are set.
+    """
+    nengo_loihi = require_nengo_loihi()
+    owners = [model] + [net for net in model.all_networks
+                        if obj in net.ensembles or obj in net.connections]
+    for net in owners:
+        nengo_loihi.add_params(net)
+        for name, value in values.items():
+            setattr(net.config[obj], name, value)
+
+
 def check_on_chip(net):
     """Raise `LoihiConfigError` for anything on chip that Loihi cannot run.
 
@@ -184,7 +201,7 @@ def _in_axons(net, ens):
     return total
 
 
-def add_input_layer(net, input_rate=INPUT_RATE, dt=0.001):
+def add_input_layer(net, input_rate=INPUT_RATE, dt=0.001, model=None):
     """Replace the pixel input of a `FeedforwardNetwork` by off-chip spiking neurons.
 
     The first weight connection (``net.input`` to the first hidden layer) becomes
@@ -192,7 +209,8 @@ def add_input_layer(net, input_rate=INPUT_RATE, dt=0.001):
     ``arch.sizes[0]`` `nengo.SpikingRectifiedLinear` neurons (gain 1, bias 0,
     amplitude ``1 / input_rate``) driven by ``input * input_rate``: pixel x fires at
     ``x * input_rate`` Hz and its spike train averages x. The layer is marked
-    ``on_chip = False``; only its spikes reach the chip.
+    ``on_chip = False`` in the config of ``model`` (the network the simulator gets,
+    whose config nengo-loihi reads; default ``net``); only its spikes reach the chip.
 
     Returns
     -------
@@ -216,7 +234,7 @@ def add_input_layer(net, input_rate=INPUT_RATE, dt=0.001):
         nengo.Connection(net.input, layer.neurons, transform=input_rate, synapse=None)
         new = nengo.Connection(layer.neurons, old.post, transform=old.transform,
                                synapse=old.synapse)
-        net.config[layer].on_chip = False
+    set_config(net if model is None else model, layer, on_chip=False)
     net.connections.remove(old)
     net.weight_connections[0] = new
     net.input_layer = layer
@@ -267,7 +285,7 @@ def conv_block(shape, max_channels=16):
     return (min(h, side), min(w, side), ct)
 
 
-def prepare(net, input_rate=INPUT_RATE, dt=0.001, block_shapes=None):
+def prepare(net, input_rate=INPUT_RATE, dt=0.001, block_shapes=None, model=None):
     """Make a network ready for ``nengo_loihi.Simulator``, checking what Loihi needs.
 
     Parameters
@@ -282,6 +300,10 @@ def prepare(net, input_rate=INPUT_RATE, dt=0.001, block_shapes=None):
     block_shapes : dict, optional
         ``{ensemble: compartments per block}`` overriding the automatic choice of
         `block_size`; a block larger than a core is refused, naming the layer.
+    model : nengo.Network, optional
+        The network the simulator will get, if ``net`` is inside it: nengo-loihi
+        reads ``on_chip`` and ``block_shape`` from that network's config only, and
+        every ensemble of it is checked and split. Default ``net``.
 
     Returns
     -------
@@ -292,27 +314,28 @@ def prepare(net, input_rate=INPUT_RATE, dt=0.001, block_shapes=None):
     nengo_loihi = require_nengo_loihi()
     from nengo_pc.networks.feedforward import FeedforwardNetwork
 
-    nengo_loihi.add_params(net)
+    model = net if model is None else model
+    nengo_loihi.add_params(model)
     conv_shapes = {}
     if isinstance(net, FeedforwardNetwork):
         if input_rate is not None and not hasattr(net, "input_layer"):
-            add_input_layer(net, input_rate, dt)
+            add_input_layer(net, input_rate, dt, model=model)
         conv_shapes = conv_biases_on_chip(net)
-    chip = check_on_chip(net)
+    chip = check_on_chip(model)
     block_shapes = block_shapes or {}
     layers, cores = {}, 0
     for ens in chip:
         name = ens.label or str(ens)
         if ens in conv_shapes:
             shape = conv_block(conv_shapes[ens])
-            net.config[ens].block_shape = nengo_loihi.BlockShape(shape,
-                                                                 conv_shapes[ens])
+            set_config(model, ens,
+                       block_shape=nengo_loihi.BlockShape(shape, conv_shapes[ens]))
             n_cores = int(np.prod([-(-n // t) for n, t in zip(conv_shapes[ens], shape)]))
             layers[name] = {"neurons": ens.n_neurons, "shape": list(conv_shapes[ens]),
                             "block": list(shape), "cores": n_cores}
             cores += n_cores
             continue
-        n_axons = _in_axons(net, ens)
+        n_axons = _in_axons(model, ens)
         if ens in block_shapes:
             size = block_shapes[ens]
             if not (isinstance(size, (int, np.integer)) and 0 < size <= MAX_COMPARTMENTS):
@@ -328,7 +351,8 @@ def prepare(net, input_rate=INPUT_RATE, dt=0.001, block_shapes=None):
                     f"{block_size(ens.n_neurons, n_axons, layer_name(ens))})")
         else:
             size = block_size(ens.n_neurons, n_axons, layer_name(ens))
-        net.config[ens].block_shape = nengo_loihi.BlockShape((size,), (ens.n_neurons,))
+        set_config(model, ens,
+                   block_shape=nengo_loihi.BlockShape((size,), (ens.n_neurons,)))
         n_cores = -(-ens.n_neurons // size)
         layers[name] = {"neurons": ens.n_neurons, "in_axons": n_axons, "block": size,
                         "cores": n_cores}

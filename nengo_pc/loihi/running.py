@@ -83,7 +83,7 @@ def demo_model(arch, params=None, images=None, labels=None, presentation_time=0.
 
     model = demo_network(arch, params, images, labels, presentation_time,
                          synapse=nengo.Lowpass(tau), label=label, seed=seed)
-    model.loihi = prepare(model.net)
+    model.loihi = prepare(model.net, model=model)
     return model
 
 

@@ -121,9 +121,6 @@ def check_on_chip(net):
                 f"layer {layer_name(ens)}: {type(ens.neuron_type).__name__} neurons "
                 "cannot run on Loihi (on chip: LIF, SpikingRectifiedLinear); run the "
                 "network spiking, or mark the layer off chip")
-        if ens.n_neurons > MAX_COMPARTMENTS * 4096:
-            raise LoihiConfigError(f"layer {layer_name(ens)}: {ens.n_neurons} neurons "
-                                   "exceed a Loihi chip")
     targets = set(chip) | {ens.neurons for ens in chip}
     for conn in net.all_connections:
         if conn.post_obj not in targets:

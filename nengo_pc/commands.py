@@ -339,6 +339,10 @@ def evaluate_settings(args, arch, rule):
     from nengo_pc import rules
 
     key = (args.network, args.mode)
+    if args.backend == "loihi":
+        from nengo_pc.loihi import check_loihi_options
+
+        check_loihi_options(args, UsageError, UserError)
     for name, applies in EVALUATE_OPTIONS.items():
         if getattr(args, name) is not None and key not in applies:
             raise UsageError(f"{_flag(name)}: does not apply to --network "
@@ -446,12 +450,23 @@ def _evaluate_feedforward(args, arch, params, split, batch_size):
         options = {name: getattr(args, name) for name in
                    ("n_steps", "dt", "synapse", "tau", "input_coding", "readout")
                    if getattr(args, name) is not None}
+        if backend == "loihi":  # alpha synapses do not exist on Loihi
+            options.setdefault("synapse", "lowpass")
         try:
             presentation = Presentation(**options)
         except ValueError as err:
             raise _as_usage(err) from None
-    metrics = evaluate(arch, params, split, backend=backend, batch_size=batch_size,
-                       seed=args.seed, presentation=presentation)
+    if backend == "loihi":
+        from nengo_pc.loihi import LoihiConfigError, evaluate_loihi
+
+        try:
+            metrics = evaluate_loihi(arch, params, split, presentation,
+                                     batch_size=batch_size, seed=args.seed, progress=True)
+        except LoihiConfigError as err:
+            raise UserError(f"--backend loihi: {err}") from None
+    else:
+        metrics = evaluate(arch, params, split, backend=backend, batch_size=batch_size,
+                           seed=args.seed, presentation=presentation)
     mode = f"spiking {presentation.seconds * 1000:g} ms" if presentation else "rate"
     settings = {"backend": backend,
                 "presentation": presentation.to_dict() if presentation else None}

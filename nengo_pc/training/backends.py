@@ -409,9 +409,16 @@ class NengoReference:
         pass
 
 
+def loihi_emulator(*args, **kwargs):
+    """`nengo_pc.loihi.LoihiEmulator` (imported when used: nengo-loihi is optional)."""
+    from nengo_pc.loihi import LoihiEmulator
+
+    return LoihiEmulator(*args, **kwargs)
+
+
 #: Backends that classify with given parameters (`nengo_pc.training.evaluate`).
 EVAL_BACKENDS = {"nengo_dl": NengoDLBackend, "keras": KerasBackend,
-                 "nengo": NengoReference}
+                 "nengo": NengoReference, "loihi": loihi_emulator}
 
 register_backend("nengo_dl", NengoDLBackend.for_training)
 register_backend("keras", KerasBackend.for_training)

@@ -303,7 +303,7 @@ def _train(args):
 
 
 def _evaluate(args):
-    from nengo_pc.commands import run_evaluate
+    from nengo_pc.evaluate_command import run_evaluate
 
     return run_evaluate(args)
 

@@ -57,6 +57,7 @@ import warnings
 
 import numpy as np
 
+from nengo_pc.spiking_tf import TFSpikingBackend
 from nengo_pc.training.config import MOMENTUM
 
 _BACKENDS = {}
@@ -353,7 +354,7 @@ class NengoReference:
 
 #: Backends that classify with given parameters (`nengo_pc.training.evaluate`).
 EVAL_BACKENDS = {"nengo_dl": NengoDLBackend, "keras": KerasBackend,
-                 "nengo": NengoReference}
+                 "nengo": NengoReference, "tensorflow": TFSpikingBackend}
 
 register_backend("nengo_dl", NengoDLBackend.for_training)
 register_backend("keras", KerasBackend.for_training)

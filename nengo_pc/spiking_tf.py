@@ -1,0 +1,243 @@
+"""Spiking inference of a `~nengo_pc.networks.FeedforwardNetwork` in plain TensorFlow.
+
+The evaluation backend ``tensorflow`` (`TFSpikingBackend`): the same network
+`nengo_dl.Simulator` runs spiking -- `nengo.LIF` neurons (gain 1, the layer's bias),
+the same synapse on every weight connection, the same dt and the same initial
+membrane voltages (sampled by Nengo's builder from the network seed) -- computed
+layer by layer over a block of time steps instead of step by step for the whole
+network:
+
+* a feedforward network without recurrence lets layer ``l`` run ``block`` steps
+  before layer ``l + 1`` needs them, so each convolution sees ``block * minibatch``
+  spike maps at once (one large op instead of ``block`` small ones);
+* with constant input and no input synapse the first layer's current is the same at
+  every step, so its convolution runs once per image, not once per step;
+* with no output synapse and the mean readout, the output is linear in the last
+  layer's spike counts, so the output layer runs once per image.
+
+None of these changes what is computed (float32, as NengoDL), only how often and in
+what grouping; ``tests/test_spiking_tf.py`` checks the outputs against NengoDL's on
+small networks. Synapses follow Nengo's discretisation (zero-order hold) and its
+one-step delay of a filtered connection (the filter's output updates after the post
+population has read it). Poisson input coding draws random numbers, which no two
+simulators share; it stays with ``--backend nengo_dl``.
+
+Why this exists: ``docs/performance.md`` (the profile of NengoDL's per-step graph and
+the ratios against NengoDL's spiking-MNIST example).
+"""
+
+import numpy as np
+
+#: Default number of time steps each layer runs before the next (see module docstring).
+DEFAULT_BLOCK = 10
+
+
+def initial_voltages(arch, params, presentation, seed):
+    """Initial membrane voltage of each hidden layer's LIF neurons, ``[(n,), ...]``.
+
+    The values Nengo's builder samples for the `FeedforwardNetwork` with this seed,
+    which are what `nengo_dl.Simulator` starts every image from.
+    """
+    import nengo
+
+    from nengo_pc.networks.feedforward import FeedforwardNetwork
+    from nengo_pc.training.backends import quiet_build
+
+    net = FeedforwardNetwork(arch, params, seed=seed, **presentation.network_options())
+    model = nengo.builder.Model(dt=presentation.dt)
+    with quiet_build():
+        model.build(net)
+    return [np.asarray(model.sig[layer.neurons]["voltage"].initial_value, np.float32)
+            for layer in net.layers]
+
+
+def discrete_synapse(synapse, dt):
+    """``(A, B, C)`` of ``synapse`` discretised as Nengo does it, or None for no synapse.
+
+    Nengo steps a filter with no passthrough as ``x[t] = A x[t-1] + B u[t]``,
+    ``y[t] = C x[t]`` (`nengo.LinearFilter`, zero-order hold).
+    """
+    if synapse is None:
+        return None
+    from nengo.utils.filter_design import cont2discrete, tf2ss
+
+    A, B, C, D = tf2ss(synapse.num, synapse.den)
+    A, B, C, D, _ = cont2discrete((A, B, C, D), dt, method=synapse.method)
+    if np.any(D != 0):
+        raise ValueError(f"synapse: {synapse} has a passthrough term, which the "
+                         "tensorflow backend does not implement")
+    return (np.asarray(A, np.float32), np.asarray(B, np.float32).ravel(),
+            np.asarray(C, np.float32).ravel())
+
+
+class TFSpikingBackend:
+    """Evaluation backend: a LIF `FeedforwardNetwork` run spiking in TensorFlow.
+
+    Parameters
+    ----------
+    arch : Architecture
+        A ``"lif"`` network.
+    params : Params
+    batch_size : int
+        Images per call of the compiled function.
+    seed : int
+        Network seed (initial voltages, as in NengoDL).
+    progress : bool
+        Unused (one compiled call per minibatch).
+    presentation : nengo_pc.networks.presentation.Presentation
+        Required: this backend only runs spiking.
+    block : int
+        Time steps a layer runs before the next layer takes them (memory grows with
+        ``block * batch_size``; 1 is NengoDL's step-by-step order).
+    """
+
+    def __init__(self, arch, params, batch_size, seed, progress=False, presentation=None,
+                 block=DEFAULT_BLOCK):
+        if presentation is None:
+            raise ValueError("backend: tensorflow runs spiking mode only (--mode "
+                             "spiking); rate mode uses nengo_dl, nengo or keras")
+        if arch.activation != "lif":
+            raise ValueError(f"backend: tensorflow runs LIF networks, this one uses "
+                             f"{arch.activation!r}")
+        if presentation.input_coding != "constant":
+            raise ValueError(f"input_coding: the tensorflow backend takes 'constant' "
+                             f"input, got {presentation.input_coding!r}; use "
+                             "--backend nengo_dl")
+        if isinstance(block, bool) or not isinstance(block, (int, np.integer)) \
+                or block < 1:
+            raise ValueError(f"block: must be an integer >= 1, got {block!r}")
+        import tensorflow as tf
+
+        self.arch, self.presentation = arch, presentation
+        self.batch_size, self.block = batch_size, int(min(block, presentation.n_steps))
+        self.synapse = discrete_synapse(presentation.network_options()["synapse"],
+                                        presentation.dt)
+        self.v0 = [tf.constant(v) for v in initial_voltages(arch, params, presentation,
+                                                            seed)]
+        self.weights = [tf.constant(np.asarray(w, np.float32)) for w in params.weights]
+        self.biases = [tf.constant(np.asarray(b, np.float32)) for b in params.biases]
+        self._run = tf.function(self._logits, reduce_retracing=True)
+
+    # -- the network -------------------------------------------------------------
+    def _linear(self, i, h):
+        """Weight layer ``i`` (without bias) on flattened activities ``(M, n)``."""
+        import tensorflow as tf
+
+        arch = self.arch
+        if not arch.is_conv(i):
+            return tf.matmul(h, self.weights[i])
+        layer, shape = arch.conv[i], arch.activation_shapes[i]
+        out = tf.nn.conv2d(tf.reshape(h, (-1, *shape)), self.weights[i],
+                           strides=layer.strides, padding=layer.padding.upper())
+        return tf.reshape(out, (tf.shape(h)[0], -1))
+
+    def _bias(self, i):
+        """Bias of weight layer ``i`` per output unit (a conv bias is tied)."""
+        import tensorflow as tf
+
+        if not self.arch.is_conv(i):
+            return self.biases[i]
+        return tf.tile(self.biases[i], [self.arch.sizes[i + 1] // self.arch.conv[i].filters])
+
+    def _lif(self, J, state):
+        """One `nengo.LIF` step (NengoDL's float32 formulation); ``(spikes, state)``."""
+        import tensorflow as tf
+
+        lif, dt = self.arch.lif, self.presentation.dt
+        voltage, refractory = state
+        delta_t = tf.clip_by_value(dt - refractory, 0.0, dt)
+        voltage = voltage + (voltage - J) * tf.math.expm1(-delta_t / lif.tau_rc)
+        spiked = voltage > 1.0
+        spikes = tf.cast(spiked, J.dtype) * (lif.amplitude / dt)
+        partial_ref = -lif.tau_rc * tf.math.log1p((1.0 - voltage) / (J - 1.0))
+        refractory = tf.where(spiked, lif.tau_ref - partial_ref, refractory - dt)
+        voltage = tf.where(spiked, tf.zeros_like(voltage), tf.maximum(voltage, 0.0))
+        return spikes, (voltage, refractory)
+
+    def _filter(self, u, x):
+        """One synapse step on ``u``; returns (value the post reads now, new state).
+
+        The post reads the output of the previous step (Nengo's update order)."""
+        import tensorflow as tf
+
+        A, B, C = self.synapse
+        y_prev = tf.tensordot(C, x, axes=1)
+        x = tf.tensordot(A, x, axes=1) + B.reshape((-1,) + (1,) * (len(u.shape))) * u
+        return y_prev, x
+
+    def _logits(self, images):
+        """Logits of a minibatch ``(B, n_in)`` after the whole presentation."""
+        import tensorflow as tf
+
+        arch, p = self.arch, self.presentation
+        n_hidden, last = arch.n_layers - 1, arch.n_layers - 1
+        batch = tf.shape(images)[0]
+        synapse = self.synapse
+        order = 0 if synapse is None else synapse[0].shape[0]
+        # the first layer's current is the same at every step: computed once
+        drive = self._linear(0, images)
+        states = []
+        for i in range(n_hidden):
+            n = arch.sizes[i + 1]
+            v = tf.broadcast_to(self.v0[i][None], (batch, n))
+            states.append((v, tf.zeros((batch, n))))
+        filters = [tf.zeros((order, batch, arch.sizes[i + 1]))
+                   for i in range(arch.n_layers)] if order else []
+        total = tf.zeros((batch, arch.sizes[-2]))
+        out_total = tf.zeros((batch, arch.sizes[-1]))
+        bias = [self._bias(i) for i in range(arch.n_layers)]
+
+        def block(n_steps, states, filters, total, out_total):
+            states, filters = list(states), list(filters)
+            currents = [drive] * n_steps  # weighted input of layer 0, per step
+            for i in range(arch.n_layers):
+                if synapse is not None:
+                    filtered = []
+                    for u in currents:
+                        y, filters[i] = self._filter(u, filters[i])
+                        filtered.append(y)
+                    currents = filtered
+                if i == last:
+                    break
+                spikes = []
+                for J in currents:
+                    s, states[i] = self._lif(J + bias[i], states[i])
+                    spikes.append(s)
+                if i + 1 == last and synapse is None:
+                    # the output layer is linear: sum spikes now, weight them once
+                    total = total + tf.add_n(spikes)
+                    return states, filters, total, out_total, spikes[-1]
+                stacked = self._linear(i + 1, tf.concat(spikes, axis=0))
+                currents = tf.split(stacked, n_steps, axis=0)
+            out_total = out_total + tf.add_n(currents) + n_steps * bias[last]
+            return states, filters, total, out_total, currents[-1] + bias[last]
+
+        n_blocks, rest = divmod(p.n_steps, self.block)
+
+        def body(k, states, filters, total, out_total, last_value):
+            states, filters, total, out_total, last_value = block(
+                self.block, states, filters, total, out_total)
+            return k + 1, states, filters, total, out_total, last_value
+
+        width = arch.sizes[-2] if synapse is None else arch.sizes[-1]
+        carry = (tf.constant(0), states, filters, total, out_total,
+                 tf.zeros((batch, width)))
+        if n_blocks:
+            carry = tf.while_loop(lambda k, *_: k < n_blocks, body, carry)
+        if rest:
+            carry = (0, *block(rest, *carry[1:4], carry[4]))
+        _, _, _, total, out_total, last_value = carry
+        if synapse is None:
+            spikes = total / p.n_steps if p.readout == "mean" else last_value
+            return self._linear(last, spikes) + bias[last]
+        return out_total / p.n_steps if p.readout == "mean" else last_value
+
+    # -- the evaluation-backend interface -----------------------------------------
+    def predict(self, x):
+        """Logits ``(N, n_out)`` of flattened images ``x``, ``batch_size`` at a time."""
+        x = np.asarray(x, np.float32)
+        return np.concatenate([self._run(x[i:i + self.batch_size]).numpy()
+                               for i in range(0, len(x), self.batch_size)])
+
+    def close(self):
+        pass

@@ -17,8 +17,8 @@ Examples::
 
     python benchmarks/bench.py --list
     python benchmarks/bench.py --pairs spiking_cnn_nengo_dl_example --repeats 3
-    python benchmarks/bench.py --pairs spiking_cnn_nengo_dl_example --quick \\
-        --set n_test=400 --out-dir /tmp/bench
+    python benchmarks/bench.py --pairs spiking_cnn_nengo_dl_example --repeats 2 \\
+        --set n_test=500 n_steps=60 --tag 60steps
 """
 
 import argparse
@@ -179,6 +179,8 @@ def build_parser():
                         help="data directory (default $NENGO_PC_DATA)")
     parser.add_argument("--out-dir", default="results/bench",
                         help="where <pair>.json records go (default results/bench)")
+    parser.add_argument("--tag", default=None,
+                        help="record name <pair>-<tag>.json (e.g. for other settings)")
     parser.add_argument("--pairs-dir", default=str(HERE / "pairs"), help=argparse.SUPPRESS)
     parser.add_argument("--run-side", nargs=2, metavar=("PAIR", "SIDE"),
                         help=argparse.SUPPRESS)
@@ -216,7 +218,8 @@ def main(argv=None):
             parser.error(str(err))
         record = bench_pair(pairs_dir, name, settings, args.repeats,
                             log=lambda m: print(m, file=sys.stderr, flush=True))
-        path = write_json_atomic(Path(args.out_dir) / f"{module.NAME}.json", record)
+        stem = module.NAME if args.tag is None else f"{module.NAME}-{args.tag}"
+        path = write_json_atomic(Path(args.out_dir) / f"{stem}.json", record)
         m = record["metrics"]
         print(f"{module.NAME}: ours/peer time {m['time_ratio']:.3f} "
               f"(speed-up {m['speedup']:.2f}x), accuracy ours {m.get('ours_accuracy')} "

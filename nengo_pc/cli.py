@@ -234,8 +234,9 @@ def _add_evaluate(sub):
     evaluate.add_argument("--mode", default="rate", choices=("rate", "spiking"),
                           help="rate or spiking neurons (default: rate)")
     evaluate.add_argument("--backend", default=None, choices=tuple(EVAL_BACKENDS),
-                          help="feedforward: nengo_dl, nengo (reference simulator) or "
-                               "keras (default: nengo_dl)")
+                          help="feedforward: nengo_dl, nengo (reference simulator), "
+                               "keras, or tensorflow (spiking only; default for "
+                               "--mode spiking with constant input, else nengo_dl)")
     evaluate.add_argument("--n-steps", type=positive_int, default=None,
                           help="feedforward spiking: time steps per image (default: 100)")
     evaluate.add_argument("--dt", type=positive_float, default=None,

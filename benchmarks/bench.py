@@ -138,6 +138,11 @@ def bench_pair(pairs_dir, name, settings, repeats, log=print):
     ratios = [a["seconds"] / b["seconds"] for a, b in zip(runs["ours"], runs["peer"])]
     metrics = {"time_ratio": _median(ratios), "speedup": 1 / _median(ratios),
                "time_ratios": ratios}
+    if all("images_per_second" in r for side in SIDES for r in runs[side]):
+        # the sides may classify different numbers of images: compare rates too
+        metrics["throughput_ratios"] = [a["images_per_second"] / b["images_per_second"]
+                                        for a, b in zip(runs["ours"], runs["peer"])]
+        metrics["throughput_ratio"] = _median(metrics["throughput_ratios"])
     for side in SIDES:
         for key in ("accuracy", "peak_rss_mb", "images_per_second"):
             value = _median([r.get(key) for r in runs[side]])

@@ -3,13 +3,15 @@
 The evaluation backend ``tensorflow`` (`TFSpikingBackend`): the same network
 `nengo_dl.Simulator` runs spiking -- `nengo.LIF` neurons (gain 1, the layer's bias),
 the same synapse on every weight connection, the same dt and the same initial
-membrane voltages (sampled by Nengo's builder from the network seed) -- computed
-layer by layer over a block of time steps instead of step by step for the whole
-network:
+membrane voltages (sampled by Nengo's builder from the network seed) -- in one
+compiled ``tf.function`` per chunk of images, without NengoDL's per-step signal
+gathers and scatters:
 
+* the images go ``chunk`` at a time (default 10), so a layer's state stays in the CPU
+  caches through the dozen elementwise passes of a LIF step;
 * a feedforward network without recurrence lets layer ``l`` run ``block`` steps
-  before layer ``l + 1`` needs them, so each convolution sees ``block * minibatch``
-  spike maps at once (one large op instead of ``block`` small ones);
+  before layer ``l + 1`` needs them (one convolution over ``block * chunk`` spike
+  maps); the default block is 1 step, which measured fastest;
 * with constant input and no input synapse the first layer's current is the same at
   every step, so its convolution runs once per image, not once per step, and only
   its neurons with current above threshold are simulated (the others never spike);
@@ -29,8 +31,10 @@ the ratios against NengoDL's spiking-MNIST example).
 
 import numpy as np
 
-#: Default number of time steps each layer runs before the next (see module docstring).
-DEFAULT_BLOCK = 10
+#: Default number of time steps each layer runs before the next (see module
+#: docstring). With chunks of 10 images, 1 step measured fastest
+#: (``results/bench/spiking_profile.json``): the per-step state stays in cache.
+DEFAULT_BLOCK = 1
 #: Default number of images per compiled call: small enough that a layer's state
 #: stays in the CPU caches (measured in ``docs/performance.md``).
 DEFAULT_CHUNK = 10
@@ -239,7 +243,8 @@ class TFSpikingBackend:
                 if i == 0 and synapse is None:  # the active neurons of layer 0
                     for _ in currents:
                         s, states[0] = self._lif(J0, states[0])
-                        spikes.append(tf.scatter_nd(active, s, first_shape))
+                        spikes.append(tf.ensure_shape(
+                            tf.scatter_nd(active, s, first_shape), drive.shape))
                 else:
                     for J in currents:
                         s, states[i] = self._lif(J + bias[i], states[i])

@@ -69,3 +69,30 @@ def test_bad_settings_name_the_parameter():
     relu = mlp((20,), activation="relu")
     with pytest.raises(ValueError, match="LIF"):
         TFSpikingBackend(relu, init_params(relu), 7, seed=0, presentation=Presentation())
+
+
+def test_cli_spiking_evaluate_defaults_to_tensorflow(tmp_path, real_data):
+    """``nengo-pc evaluate --mode spiking`` runs this backend unless told otherwise,
+    and classifies as ``--backend nengo_dl`` does."""
+    from nengo_pc import cli
+    from nengo_pc.arch import save_params, softlif_mlp
+    from nengo_pc.results import read_record
+
+    arch = softlif_mlp((30,))
+    params = init_params(arch, seed=2)
+    params.weights[0] = params.weights[0] * 10
+    run = tmp_path / "run"
+    save_params(run / "params.npz", arch, params, rule="backprop", dataset="mnist")
+    records = {}
+    for backend in (None, "nengo_dl"):
+        out = tmp_path / f"{backend}.json"
+        extra = [] if backend is None else ["--backend", backend]
+        assert cli.main(["evaluate", "--run-dir", str(run), "--data-dir", str(real_data),
+                         "--mode", "spiking", "--n-steps", "15", "--synapse", "none",
+                         "--n-examples", "30", "--batch-size", "30", "--out", str(out),
+                         *extra]) == 0
+        records[backend] = read_record(out)
+    assert records[None]["config"]["backend"] == "tensorflow"
+    assert records["nengo_dl"]["config"]["backend"] == "nengo_dl"
+    assert records[None]["metrics"]["loss"] == pytest.approx(
+        records["nengo_dl"]["metrics"]["loss"], rel=1e-4)

@@ -68,7 +68,13 @@ def _problem(settings):
     else:
         raise FileNotFoundError(f"params: {path} not found (set params=<file.npz>)")
     test = load_dataset("mnist", data_dir=settings["data_dir"]).test
-    return arch, params, test.subset(min(settings["n_test"], len(test)))
+    # whole minibatches only: the example's sim.evaluate cannot take a partial one
+    n = min(settings["n_test"], len(test))
+    n -= n % settings["batch_size"]
+    if n < 1:
+        raise ValueError(f"n_test: need at least one minibatch of "
+                         f"{settings['batch_size']} images, got {settings['n_test']}")
+    return arch, params, test.subset(n)
 
 
 def ours(settings):
@@ -92,9 +98,14 @@ def ours(settings):
                            batch_size=settings["batch_size"], seed=settings["seed"],
                            presentation=presentation)
         seconds, accuracy = metrics["seconds"], metrics["accuracy"]
-    return {"seconds": seconds, "accuracy": accuracy, "n_examples": len(split),
-            "images_per_second": len(split) / seconds, "backend": settings["backend"],
-            "block": settings["block"]}
+    from nengo_pc.spiking_tf import DEFAULT_BLOCK, DEFAULT_CHUNK
+
+    result = {"seconds": seconds, "accuracy": accuracy, "n_examples": len(split),
+              "images_per_second": len(split) / seconds, "backend": settings["backend"]}
+    if settings["backend"] == "tensorflow":
+        result.update(block=settings["block"] or DEFAULT_BLOCK,
+                      chunk=min(DEFAULT_CHUNK, settings["batch_size"]))
+    return result
 
 
 def _example_network(neuron_amplitude):
@@ -151,9 +162,7 @@ def peer(settings):
     # the notebook's data preparation (not timed)
     test_images = np.tile(split.images[:, None, :], (1, n_steps, 1))
     test_labels = np.tile(split.labels[:, None, None], (1, n_steps, 1))
-    # sim.evaluate needs whole minibatches
-    n = len(split) - len(split) % minibatch_size
-    test_images, test_labels = test_images[:n], test_labels[:n]
+    n = len(split)
 
     t0 = time.perf_counter()
     net, _, _, out_p_filt, layers, neuron_type = _example_network(arch.lif.amplitude)

@@ -244,8 +244,9 @@ def _add_evaluate(sub):
                           help="rate or spiking neurons (default: rate)")
     evaluate.add_argument("--backend", default=None, choices=tuple(EVAL_BACKENDS),
                           help="feedforward: nengo_dl, nengo (reference simulator), "
-                               "keras, or loihi (nengo-loihi's emulator, spiking, "
-                               "the loihi extra) (default: nengo_dl)")
+                               "keras, tensorflow (spiking only; the default for "
+                               "--mode spiking with constant input, else nengo_dl), or "
+                               "loihi (nengo-loihi's emulator, spiking, the loihi extra)")
     evaluate.add_argument("--n-steps", type=positive_int, default=None,
                           help="feedforward spiking: time steps per image (default: 100)")
     evaluate.add_argument("--dt", type=positive_float, default=None,

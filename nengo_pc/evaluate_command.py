@@ -179,7 +179,10 @@ def _evaluate_feedforward(args, arch, params, split, batch_size):
     from nengo_pc.networks.presentation import Presentation
     from nengo_pc.training import evaluate
 
-    backend = args.backend or "nengo_dl"
+    # spiking runs default to the tensorflow backend (same outputs as NengoDL, faster:
+    # docs/performance.md); it takes constant input only
+    fast = args.mode == "spiking" and args.input_coding in (None, "constant")
+    backend = args.backend or ("tensorflow" if fast else "nengo_dl")
     presentation = None
     if args.mode == "spiking":
         options = {name: getattr(args, name) for name in

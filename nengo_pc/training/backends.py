@@ -56,6 +56,7 @@ import warnings
 
 import numpy as np
 
+from nengo_pc.spiking_tf import TFSpikingBackend
 from nengo_pc.training.config import MOMENTUM
 
 _BACKENDS = {}
@@ -418,7 +419,8 @@ def loihi_emulator(*args, **kwargs):
 
 #: Backends that classify with given parameters (`nengo_pc.training.evaluate`).
 EVAL_BACKENDS = {"nengo_dl": NengoDLBackend, "keras": KerasBackend,
-                 "nengo": NengoReference, "loihi": loihi_emulator}
+                 "nengo": NengoReference, "loihi": loihi_emulator,
+                 "tensorflow": TFSpikingBackend}
 
 register_backend("nengo_dl", NengoDLBackend.for_training)
 register_backend("keras", KerasBackend.for_training)

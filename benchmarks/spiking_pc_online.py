@@ -52,7 +52,7 @@ import json
 import sys
 
 from nengo_pc import cli
-from nengo_pc.arch import INPUT_CODINGS, mlp
+from nengo_pc.arch import INPUT_CODINGS, ONLINE_PAIR_AMPLITUDE, mlp
 from nengo_pc.data import load_dataset
 from nengo_pc.datafiles import DATASETS
 from nengo_pc.pc.online import train_online
@@ -134,7 +134,8 @@ def main(argv=None):
                         help="precision gamma of the output error (hidden errors "
                              "are divided by it in the rule)")
     parser.add_argument("--input-coding", default="constant", choices=INPUT_CODINGS)
-    parser.add_argument("--amplitude", type=cli.positive_float, default=0.0002,
+    parser.add_argument("--amplitude", type=cli.positive_float,
+                        default=ONLINE_PAIR_AMPLITUDE,
                         help="signal per spike of the pair neurons")
     parser.add_argument("--eval-every", type=cli.positive_int, default=1000)
     parser.add_argument("--eval-spiking", type=cli.nonnegative_int, default=0)

@@ -100,6 +100,13 @@ BENCHMARK_PAIR_AMPLITUDE = 5e-4
 #: inference time constant tau of ``tau dx/dt = -e + ...``.
 VALUE_TAU = 0.01
 
+#: Pair amplitude and value time constant of online learning (`nengo_pc.pc.online`):
+#: the settings its records and tests were measured at. Learning needs fewer spikes
+#: than precise inference (`PAIR_AMPLITUDE`) and a faster settling of the values in
+#: the 20 ms settle phase of each presentation.
+ONLINE_PAIR_AMPLITUDE = 2e-4
+ONLINE_VALUE_TAU = 0.005
+
 #: Weight initialisations.
 INITS = ("he_normal",)
 

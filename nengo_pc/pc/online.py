@@ -104,7 +104,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nengo_pc.arch import FEEDBACK, INPUT_CODINGS
+from nengo_pc.arch import FEEDBACK, INPUT_CODINGS, ONLINE_PAIR_AMPLITUDE, ONLINE_VALUE_TAU
 from nengo_pc.networks.feedforward import as_synapse
 from nengo_pc.params import Params, init_params
 from nengo_pc.pc.online_evaluation import Evaluation, final_spiking_score
@@ -202,9 +202,9 @@ class OnlineConfig:  # pylint: disable=too-many-instance-attributes
     settle_time: float = 0.02
     learn_time: float = 0.03
     dt: float = 0.001
-    tau: float = 0.005
+    tau: float = ONLINE_VALUE_TAU
     synapse: object = 0.002
-    amplitude: float = 0.0002
+    amplitude: float = ONLINE_PAIR_AMPLITUDE
     pre_synapse: object = 0.02
     output_precision: float = 1.0
     feedback: str = "transpose"

@@ -22,17 +22,18 @@ whole state, so a resumed run continues exactly.
 import numpy as np
 
 from nengo_pc.networks.feedforward import as_synapse
+from nengo_pc.pc.online import OnlineConfig
 from nengo_pc.pc.online_network import OnlineSimulator, learning_network
 from nengo_pc.pc.online_schedule import Presentation, one_hot
 from nengo_pc.training.backends import register_backend
 
-#: Settings of the simulated network (``backend_options``) and their defaults, those
-#: of `nengo_pc.pc.online.OnlineConfig`.
+#: Settings of the simulated network (``backend_options``) and their defaults, read
+#: from `nengo_pc.pc.online.OnlineConfig` (one place for them).
 NETWORK_DEFAULTS = {
-    "spiking": True, "sweep_time": 0.03, "settle_time": 0.02, "learn_time": 0.03,
-    "dt": 0.001, "tau": 0.005, "synapse": 0.002, "amplitude": 0.0002,
-    "pre_synapse": 0.02, "feedback": "transpose", "input_coding": "constant",
-    "max_rate": 500.0,
+    name: OnlineConfig.__dataclass_fields__[name].default
+    for name in ("spiking", "sweep_time", "settle_time", "learn_time", "dt", "tau",
+                 "synapse", "amplitude", "pre_synapse", "feedback", "input_coding",
+                 "max_rate")
 }
 
 

@@ -131,10 +131,12 @@ def _add_train(sub):
                        help="architecture preset (default: mlp)")
     train.add_argument("--hidden", nargs="*", type=positive_int, default=None,
                        metavar="WIDTH", help="hidden (dense) layer widths (default: "
-                       "the preset's; mlp and softlif-mlp: 500 500, softlif-cnn: none)")
+                       "the preset's; mlp and softlif-mlp: 500 500, softlif-cnn: none; on mlp, fa and "
+                       "dfa: 500 500 tanh, eqprop and chl: 500 sigmoid)")
     train.add_argument("--activation", default=None,
                        choices=[a for a in ACTIVATIONS if a != "linear"],
-                       help="hidden nonlinearity (default: the preset's)")
+                       help="hidden nonlinearity (default: the preset's; see --hidden for "
+                            "the baselines)")
     train.add_argument("--tau-ref", type=positive_float, default=None,
                        help="LIF refractory period in s (default 0.002)")
     train.add_argument("--amplitude", type=positive_float, default=None,
@@ -145,12 +147,13 @@ def _add_train(sub):
                        help="data set (default: mnist)")
     train.add_argument("--epochs", type=positive_int, default=None,
                        help="passes over the training set (default: 10; the "
-                            "softlif-cnn preset: 15)")
+                            "softlif-cnn preset: 15; fa, dfa: 50, eqprop, chl: 20)")
     train.add_argument("--batch-size", type=positive_int, default=None,
-                       help="minibatch size (default: 100; pc-online: 20)")
+                       help="minibatch size (default: 100; pc-online, fa, dfa, eqprop, "
+                            "chl: 20)")
     train.add_argument("--lr", type=positive_float, default=None,
                        help="learning rate on per-example mean updates "
-                            "(default: 1e-3; pc-online: 0.12)")
+                            "(default: 1e-3; pc-online: 0.12; fa: 0.005, dfa: 0.003)")
     train.add_argument("--lr-schedule", default=None, choices=LR_SCHEDULES,
                        help="learning-rate schedule (default: cosine; pc-online: "
                             "constant)")

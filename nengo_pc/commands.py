@@ -71,13 +71,32 @@ def writable_dir(option, path):
     return path
 
 
-def _architecture(args, defaults):
+def rule_defaults(rule, model):
+    """The architecture and training settings ``train`` uses for a rule where the
+    command line gives none: on the ``mlp`` preset, the baselines (FA, DFA, EqProp,
+    CHL) train as they are benchmarked (`nengo_pc.pc.settings`: their own widths,
+    nonlinearity, optimiser, learning rate, batch size and epochs); with Adam at
+    batches of 100 and ReLU, FA and DFA stay near chance for an epoch and EqProp and
+    CHL cannot run at all. Returns ``(arch_options, config_fields)``."""
+    from nengo_pc.pc.settings import BASELINE_TRAINING, RULE_ARCH
+
+    if model != "mlp" or rule not in RULE_ARCH:
+        return {}, {}
+    hidden, activation = RULE_ARCH[rule]
+    return ({"hidden": tuple(hidden), "activation": activation},
+            dict(BASELINE_TRAINING.get(rule, {})))
+
+
+def _architecture(args, defaults, rule_arch=None):
     from nengo_pc.arch import PRESETS, LIFParams
 
-    options = {"hidden": tuple(defaults["hidden"] if args.hidden is None
-                               else args.hidden)}
+    rule_arch = rule_arch or {}
+    options = {"hidden": tuple(args.hidden if args.hidden is not None
+                               else rule_arch.get("hidden", defaults["hidden"]))}
     if args.activation is not None:
         options["activation"] = args.activation
+    elif "activation" in rule_arch:
+        options["activation"] = rule_arch["activation"]
     lif = {name: value for name, value in (("tau_ref", args.tau_ref),
                                            ("amplitude", args.amplitude),
                                            ("smoothing", args.lif_smoothing))
@@ -133,7 +152,8 @@ def train_settings(args):
     if args.lr_decay_samples is not None and args.lr_schedule != "inverse_time":
         raise UsageError("--lr-decay-samples: applies to --lr-schedule inverse_time "
                          "only")
-    arch = _architecture(args, defaults)
+    rule_arch, rule_config = rule_defaults(rule.name, args.model)
+    arch = _architecture(args, defaults, rule_arch)
     try:
         rule.check_options(arch, **given)
     except ValueError as err:
@@ -146,6 +166,7 @@ def train_settings(args):
     for name in ("epochs", "max_shift"):
         if name not in fields and name in defaults and rule.name == "backprop":
             fields[name] = defaults[name]
+    fields = {**rule_config, **fields}
     try:
         config = TrainConfig.for_rule(rule.name, options=given, seed=args.seed,
                                       **fields)

@@ -99,7 +99,7 @@ def test_train_pc_rule_then_evaluate(tmp_path, real_data):
     assert pc["metrics"]["label_agreement"] == 1.0
 
 
-@pytest.mark.parametrize("rule", ["pc-online", "fa", "bp-mse"])
+@pytest.mark.parametrize("rule", ["pc-online", "fa", "bp-mse", "eqprop"])
 def test_other_rules_train(rule, tmp_path, real_data):
     out = tmp_path / rule
     assert cli.main(["train", "--rule", rule, "--hidden", "16", "--epochs", "1",
@@ -110,6 +110,15 @@ def test_other_rules_train(rule, tmp_path, real_data):
     if rule == "pc-online":  # the rule's own training defaults
         assert train["config"]["train"]["optimizer"] == "sgd"
         assert train["config"]["train"]["batch_size"] == 20
+    if rule in ("fa", "eqprop"):  # the baselines' benchmark settings (pc.settings)
+        from nengo_pc.pc.settings import BASELINE_TRAINING, RULE_ARCH
+
+        config, arch = train["config"]["train"], train["config"]["architecture"]
+        assert config["optimizer"] == BASELINE_TRAINING[rule]["optimizer"]
+        assert config["learning_rate"] == BASELINE_TRAINING[rule]["learning_rate"]
+        assert config["batch_size"] == 20 and config["epochs"] == 1  # given wins
+        assert arch["activation"] == RULE_ARCH[rule][1]
+        assert arch["sizes"] == [784, 16, 10]  # --hidden given wins
 
 
 def test_softlif_train_then_spiking_evaluate(tmp_path, real_data):
@@ -243,7 +252,8 @@ BAD_INPUTS = [
      "--step-size: must be a finite number > 0"),
     (["train", "--out-dir", "x", "--rule", "pc-standard", "--n-steps", "2.5"], 2,
      "--n-steps: must be an integer >= 1"),
-    (["train", "--out-dir", "x", "--rule", "eqprop"], 2, "activation"),
+    (["train", "--out-dir", "x", "--rule", "eqprop", "--activation", "relu"], 2,
+     "activation"),
     (["train", "--out-dir", "x", "--rule", "eqprop", "--activation", "sigmoid",
       "--beta", "1.5"], 2, "beta"),
     (["train", "--out-dir", "x", "--rule", "pc-standard", "--backend", "keras"], 2,

@@ -40,6 +40,20 @@ def test_matches_nengo_dl(name, synapse, readout, n_steps):
     np.testing.assert_allclose(got, expected, atol=2e-6 * np.abs(expected).max() + 1e-6)
 
 
+def test_both_backends_step_at_the_presentations_dt():
+    arch, params, x = _problem("mlp")
+    outputs = {}
+    for dt in (0.001, 0.002):
+        p = Presentation(n_steps=23, synapse="lowpass", dt=dt)
+        outputs[dt] = predict_logits(arch, params, x, backend="nengo_dl", batch_size=7,
+                                     presentation=p, seed=3)
+        got = predict_logits(arch, params, x, backend="tensorflow", batch_size=7,
+                             presentation=p, seed=3)
+        np.testing.assert_allclose(got, outputs[dt],
+                                   atol=2e-6 * np.abs(outputs[dt]).max() + 1e-6)
+    assert not np.allclose(outputs[0.001], outputs[0.002])  # dt is not ignored
+
+
 @pytest.mark.parametrize("block", [1, 5, 23])
 def test_block_size_changes_grouping_only(block):
     arch, params, x = _problem("cnn")

@@ -198,8 +198,11 @@ class NengoDLBackend:
         self.training = training
         self.batch_size = batch_size
         with quiet_build():
+            # a presentation's dt is the simulator's step (the spiking dynamics
+            # depend on it); rate mode and training run at Nengo's 1 ms
             self.sim = nengo_dl.Simulator(
-                self.net, minibatch_size=batch_size, seed=seed, progress_bar=progress
+                self.net, dt=presentation.dt if presentation is not None else 0.001,
+                minibatch_size=batch_size, seed=seed, progress_bar=progress
             )
 
     @classmethod

@@ -389,7 +389,8 @@ def test_cli_eqprop_train_then_evaluate(tmp_path, real_data):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--rule", "eqprop"], "activation"),  # the mlp preset's relu
+        # relu (the mlp preset's, which eqprop no longer defaults to) is refused
+        (["--rule", "eqprop", "--activation", "relu"], "activation"),
         (["--rule", "eqprop", "--activation", "sigmoid", "--beta", "1.5"], "beta"),
         (["--rule", "chl", "--activation", "tanh", "--nudged-steps", "0"],
          "--nudged-steps"),

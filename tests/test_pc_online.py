@@ -323,47 +323,37 @@ def test_benchmark_record_resumes_and_plots(tmp_path, real_data, capsys):
     assert "--backprop: only with --vectorised" in capsys.readouterr().err
 
 
-def test_learning_schedule_steps_and_evaluation_points():
-    from nengo_pc.pc.online_schedule import LearningSchedule as _LearningSchedule
+def test_learning_schedule_steps_and_evaluation_points(tmp_path):
+    """Online learning's decay and evaluation points are the training loop's; a run
+    resumed from a checkpoint between two of them keeps the uninterrupted run's
+    points and learns the same parameters."""
+    from nengo_pc.training import TrainConfig, train
+    from nengo_pc.training.schedule import Schedule
 
-    plan = _LearningSchedule(0.5, 100, batch_size=30, n_batches=10, eval_every=100)
-    assert plan.step(0, 0.002) == pytest.approx(0.001)
-    assert plan.step(10, 0.002) == pytest.approx(0.001 / 4)  # after 300 samples
-    due = [k for k in range(10) if plan.evaluate_after(k)]
+    schedule = Schedule("inverse_time", 0.5, total_steps=10, batch_size=30,
+                        decay_samples=100).keras()
+    assert float(schedule(0)) == pytest.approx(0.5)
+    assert float(schedule(10)) == pytest.approx(0.5 / 4)  # after 300 samples
+
+    x, y = regression_problem(n=100)
+    arch = mlp((), "linear", n_in=4, n_out=2)
+
+    def run(n_samples, path=None, resume=False):
+        config = TrainConfig(rule="pc-online", n_samples=n_samples, batch_size=30,
+                             learning_rate=0.5, lr_schedule="inverse_time",
+                             lr_decay_samples=100, optimizer="sgd", eval_every=100)
+        return train(arch, (x, y), config, checkpoint_path=path, resume=resume,
+                     progress=False)
+
+    whole = run(300)
     # after the minibatches that reach 100, 200 and 300 samples, and the last (300)
-    assert [(k + 1) * 30 for k in due] == [120, 210, 300]
-    # resumed after minibatch 4 (150 samples): the same points from there on
-    resumed = _LearningSchedule(0.5, None, batch_size=30, n_batches=10, eval_every=100,
-                                first=5)
-    assert [k for k in range(5, 10) if resumed.evaluate_after(k)] == due[1:]
-    assert resumed.step(7, 0.002) == pytest.approx(0.001)  # no decay
-
-
-def test_final_spiking_points_join_the_run_they_belong_to():
-    """Full-test-set evaluations of checkpoint copies are attached to their own run's
-    curve, matched by settings, never to a run with other settings."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent.parent / "analysis" / "spiking_pc_figures.py"
-    spec = importlib.util.spec_from_file_location("spiking_pc_figures", path)
-    figures = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(figures)
-
-    def record(amplitude, n_samples, final=None):
-        online = {"amplitude": amplitude, "n_samples": n_samples, "spiking": True,
-                  "final_eval_spiking": 100 if final else 0}
-        r = {"config": {"dataset": "mnist", "n_test": 100, "online": online},
-             "history": []}
-        if final:
-            r["final_spiking"] = {"samples": n_samples, "accuracy": final, "n": 100}
-        return r
-
-    runs = [record(2e-4, 300, final=0.91), record(5e-5, 600)]
-    copies = [record(5e-5, 400, final=0.93), record(5e-5, 200, final=0.92)]
-    assert figures.final_spiking_points(runs, copies) == [
-        [(300, 0.91, 100)], [(200, 0.92, 100), (400, 0.93, 100)]]
-    with pytest.raises(ValueError, match="belongs to none of the plotted runs"):
-        figures.final_spiking_points(runs, [record(1e-5, 400, final=0.9)])
-    with pytest.raises(ValueError, match="no final_spiking"):
-        figures.final_spiking_points(runs, [record(5e-5, 400)])
+    assert [h["samples"] for h in whole.history] == [120, 210, 300]
+    path = tmp_path / "stopped.npz"
+    assert [h["samples"] for h in run(150, path).history] == [120, 150]
+    resumed = run(300, path, resume=True)
+    assert [h["samples"] for h in resumed.history] == [120, 150, 210, 300]
+    for a, b in zip(resumed.params.weights + resumed.params.biases,
+                    whole.params.weights + whole.params.biases):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="^n_samples: .*already seen 300"):
+        run(210, path, resume=True)

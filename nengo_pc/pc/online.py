@@ -86,15 +86,28 @@ the same learning (test accuracy after 400 images 50.4% and 52.4% against 50.2% 
 52.8%). The remaining cost is the rules' own work every step: the gated product
 (only while the window is open), the trace, and Nengo's ``weights += delta``.
 
+**The run is the training loop's.** `train_online` is `nengo_pc.training.train`
+with rule ``pc-online`` on the ``simulated`` backend
+(`nengo_pc.pc.online_backend.SimulatedBackend`), stated in online learning's terms
+(`OnlineConfig`: a rate per second of the learning window, summed over the
+minibatch; the loop's rate acts on minibatch means, so ``train_online`` passes it
+``learning_rate * learn_time * batch_size``). The loop owns the data order (one
+stream of passes, pass p the permutation of ``[seed, 2, p]``), the decay
+(``lr_decay_samples``: Keras' ``InverseTimeDecay``), the evaluation points (after
+the minibatch that reaches every ``eval_every`` samples, and the last), the
+checkpoints (parameters and the simulator's whole state) and exact resume; what
+`train_online` adds is its settings' checks, the resume check in its own
+vocabulary, and `OnlineResult` (`online_history`).
+
 **Evaluation.** A PC network whose output is free settles to the feedforward pass,
 so the learned parameters are evaluated on ``eval_split`` with
 `nengo_pc.rates.forward`; ``eval_spiking > 0`` also classifies that many images with
 the network itself (mode ``"sweep"`` then ``"free"``, output averaged over the last
-``average_time``).
+``average_time``), and ``final_eval_spiking`` once more after training.
 
-Why this module is long: `train_online` and `OnlineConfig` are one concept, the
-run; its parts (network, schedule, evaluation, backend) already live in their own
-modules.
+Why this module is long: `OnlineConfig` documents and checks every setting of online
+learning, and the module docstring is the account of how the spiking rule was made
+to work; the run itself is the training loop's.
 """
 
 import dataclasses
@@ -106,28 +119,21 @@ import numpy as np
 
 from nengo_pc.arch import FEEDBACK, INPUT_CODINGS, ONLINE_PAIR_AMPLITUDE, ONLINE_VALUE_TAU
 from nengo_pc.networks.feedforward import as_synapse
-from nengo_pc.params import Params, init_params
-from nengo_pc.pc.online_evaluation import Evaluation, final_spiking_score
-from nengo_pc.pc.online_network import (
-    OnlineSimulator,
-    learning_network,
-    network_options,
-)
+from nengo_pc.params import Params
+from nengo_pc.pc.online_network import network_options
 from nengo_pc.pc.online_schedule import (
-    PROGRESS_INTERVAL,
-    LearningSchedule,
     Presentation,
     minibatches,
     nonnegative,
-    one_hot,
     optional_int,
     training_arrays,
 )
 from nengo_pc.training.config import require_int, require_positive
-from nengo_pc.training.evaluation import check_split, log_progress
-from nengo_pc.training.loop import SampleStream, read_checkpoint
+from nengo_pc.training.evaluation import check_split
+from nengo_pc.training.loop import read_checkpoint
 
-__all__ = ["OnlineConfig", "OnlineResult", "network_options", "train_online"]
+__all__ = ["OnlineConfig", "OnlineResult", "network_options", "online_history",
+           "train_online"]
 
 #: Settings a resumed run may change: how long it runs and how it is evaluated.
 RESUMABLE_CHANGES = ("n_samples", "epochs", "n_eval", "eval_every", "eval_spiking",
@@ -305,17 +311,18 @@ class OnlineResult:
     final_spiking: dict = None
 
 
-def resume_point(path, arch, record, batch_size):
-    """Parameters, simulator state, samples seen and history of a `train_online`
-    checkpoint (ValueError naming ``resume`` unless it is one of this run)."""
-    saved_arch, params, state, metadata = read_checkpoint(path)
-    if "samples" not in metadata or "config" not in metadata or not state:
+def _check_resume(path, arch, record, total):
+    """ValueError naming ``resume`` (or ``n_samples``) unless the checkpoint at
+    ``path`` is of this run: the same architecture and settings, except
+    `RESUMABLE_CHANGES`, and no more samples seen than the run asks for."""
+    saved_arch, _, _, metadata = read_checkpoint(path)
+    if "online" not in metadata or "samples" not in metadata:
         raise ValueError(f"resume: {path} is not a train_online checkpoint "
-                         f"(no samples/config metadata or simulator state)")
+                         f"(no online/samples metadata)")
     if saved_arch.to_dict() != arch.to_dict():
         raise ValueError(f"resume: {path} holds {saved_arch.to_dict()}, not "
                          f"{arch.to_dict()}")
-    saved = metadata["config"]
+    saved = metadata["online"]
     current = json.loads(json.dumps(record))  # as the checkpoint stored it
     changed = sorted(k for k in current if k not in RESUMABLE_CHANGES
                      and saved.get(k) != current[k])
@@ -323,12 +330,9 @@ def resume_point(path, arch, record, batch_size):
         raise ValueError(
             f"resume: {path} was trained with other settings: "
             + ", ".join(f"{k}={saved.get(k)!r} (now {current[k]!r})" for k in changed))
-    samples = int(metadata["samples"])
-    if samples % batch_size:
-        raise ValueError(f"resume: {path} stopped at {samples} samples, not a whole "
-                         f"number of minibatches of {batch_size}")
-    return {"params": params, "state": state, "samples": samples,
-            "history": metadata["history"]}
+    if metadata["samples"] > total:
+        raise ValueError(f"n_samples: {path} has already seen {metadata['samples']} "
+                         f"samples, more than the {total} asked for")
 
 
 def _check_run(arch, train_x, eval_split, config, checkpoint_path, resume):
@@ -354,11 +358,44 @@ def _settings(settings):
     return OnlineConfig(**settings)
 
 
+def _settings(settings):
+    fields = {f.name for f in dataclasses.fields(OnlineConfig)}
+    unknown = sorted(set(settings) - fields)
+    if unknown:
+        raise ValueError(f"{unknown[0]}: not a setting of train_online (settings: "
+                         f"{', '.join(sorted(fields))})")
+    return OnlineConfig(**settings)
+
+
+def online_history(history):
+    """`OnlineResult.history` from a `nengo_pc.training.train` history of a
+    sample-counted run: cumulative training ``seconds``, ``accuracy`` for the
+    validation accuracy, ``train_accuracy`` None where there is none, and an entry
+    at 0 samples first."""
+    online, seconds = [], 0.0
+    for entry in history:
+        seconds += entry["seconds"]
+        item = {"samples": entry["samples"], "seconds": seconds,
+                "train_accuracy": entry.get("train_accuracy")}
+        if "val_accuracy" in entry:
+            item["accuracy"] = entry["val_accuracy"]
+        for key in ("spiking_accuracy", "spiking_agreement"):
+            if key in entry:
+                item[key] = entry[key]
+        online.append(item)
+    if not online or online[0]["samples"] != 0:
+        online.insert(0, {"samples": 0, "seconds": 0.0, "train_accuracy": None})
+    return online
+
+
 def train_online(arch, train, *, params=None, eval_split=None, checkpoint_path=None,
                  resume=False, progress=True, **settings):
     """Train a PC network online, in (spiking) NengoDL, with its local rule.
 
-    See the module docstring for the presentation schedule and the rule.
+    See the module docstring for the presentation schedule and the rule. This is
+    `nengo_pc.training.train` with rule ``pc-online`` on the ``simulated`` backend
+    (`nengo_pc.pc.online_backend`), in online learning's terms: a learning rate per
+    second of the learning window, summed (not averaged) over the minibatch.
 
     Parameters
     ----------
@@ -375,15 +412,15 @@ def train_online(arch, train, *, params=None, eval_split=None, checkpoint_path=N
         Parameters and simulator state written there (atomically, by
         `nengo_pc.training.loop.write_checkpoint`; `nengo_pc.arch.load_params`
         reads the parameters) at every evaluation, with metadata ``samples``,
-        ``history`` and ``config``.
+        ``history`` (the loop's) and ``online`` (`OnlineConfig.record`).
     resume : bool
         Continue from ``checkpoint_path`` if it exists. The data order and Poisson
         inputs are functions of ``seed`` and the sample index, and the checkpoint
         holds the simulator's whole state (learned weights, neurons, synapses): a
-        resumed run learns exactly what the uninterrupted run learns (spiking too). Its settings must equal the
-        checkpoint's, except `RESUMABLE_CHANGES`.
+        resumed run learns exactly what the uninterrupted run learns (spiking too).
+        Its settings must equal the checkpoint's, except `RESUMABLE_CHANGES`.
     progress : bool
-        Print a line per evaluation on stderr.
+        Print a line per evaluation on stderr (and images/s within long chunks).
     **settings
         The fields of `OnlineConfig` (``spiking``, ``learning_rate``, ...).
 
@@ -398,110 +435,42 @@ def train_online(arch, train, *, params=None, eval_split=None, checkpoint_path=N
     FloatingPointError
         If the network's values become non-finite (naming the samples seen).
     """
-    train_x, train_y, train_labels = training_arrays(train, arch)
+    # pylint: disable=import-outside-toplevel
+    from nengo_pc.pc.online_backend import NETWORK_DEFAULTS  # it reads OnlineConfig
+    from nengo_pc.training import TrainConfig, train as train_loop
+
+    train_x, _, _ = training_arrays(train, arch)
     config = _settings(settings)
     batch_size, n_batches = minibatches(config.batch_size, config.n_samples,
                                         config.epochs, len(train_x))
     _check_run(arch, train_x, eval_split, config, checkpoint_path, resume)
     total = n_batches * batch_size
     record = config.record(arch, total, None if eval_split is None else len(eval_split))
-    resumed = None
+    record["network"] = network_options(arch, config.spiking, config.amplitude,
+                                        config.synapse)[1]
     if resume and Path(checkpoint_path).exists():
-        resumed = resume_point(checkpoint_path, arch, record, batch_size)
-        if resumed["samples"] > total:
-            raise ValueError(
-                f"n_samples: {checkpoint_path} has already seen {resumed['samples']} "
-                f"samples, more than the {total} asked for")
-        params = resumed["params"]
-    params = init_params(arch, config.seed) if params is None else params
-    if not isinstance(params, Params):
-        raise ValueError(f"params: expected a Params, got {type(params).__name__}")
-    params.check(arch)
-
-    # imported before the clock starts, so that build_seconds is the build
-    import nengo_dl  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
-
+        _check_resume(checkpoint_path, arch, record, total)
+    window = config.dt * config.presentation().learn
+    loop_config = TrainConfig(
+        rule="pc-online", options={"output_precision": config.output_precision},
+        n_samples=total, batch_size=batch_size,
+        # online learning steps every example by learning_rate * window; the loop's
+        # rate acts on minibatch means
+        learning_rate=config.learning_rate * window * batch_size,
+        lr_schedule="constant" if config.lr_decay_samples is None else "inverse_time",
+        lr_decay_samples=config.lr_decay_samples, optimizer="sgd",
+        eval_every=config.eval_every, seed=config.seed)
+    network = {name: getattr(config, name) for name in NETWORK_DEFAULTS}
     start = time.perf_counter()
-    net = learning_network(
-        arch, params, spiking=config.spiking, learning_rate=config.learning_rate,
-        pre_synapse=config.pre_synapse, tau=config.tau,
-        output_precision=config.output_precision, feedback=config.feedback,
-        amplitude=config.amplitude, synapse=config.synapse, seed=config.seed,
-        network_kwargs=config.network_kwargs)
-    record["network"] = net.network_kind
-    presentation = config.presentation()
-    run = OnlineSimulator(net, presentation, batch_size, dt=config.dt, seed=config.seed,
-                          input_coding=config.input_coding, max_rate=config.max_rate)
-    try:
-        if resumed is not None:
-            run.restore(resumed["state"])
-        build_seconds = time.perf_counter() - start
-        history, seconds = _train(run, train_x, train_y, train_labels, eval_split,
-                                  config, record, n_batches, resumed, checkpoint_path,
-                                  progress)
-        final_spiking = None
-        if config.final_eval_spiking:
-            final_spiking = final_spiking_score(run, eval_split, config, total,
-                                                progress)
-            seconds["eval"] += final_spiking["seconds"]
-        learned = run.params()
-    finally:
-        run.close()
-    return OnlineResult(learned, history, record, build_seconds, seconds["train"],
-                        seconds["eval"], final_spiking)
+    result = train_loop(arch, train, loop_config, backend="simulated",
+                        validation=eval_split, params=params,
+                        checkpoint_path=checkpoint_path, resume=resume,
+                        progress=progress, metadata={"online": record},
+                        backend_options=network)
+    history = online_history(result.history)
+    train_seconds = history[-1]["seconds"]
+    eval_seconds = max(0.0, time.perf_counter() - start - result.build_seconds
+                       - train_seconds)
+    return OnlineResult(result.params, history, record, result.build_seconds,
+                        train_seconds, eval_seconds, result.final)
 
-
-def _train(run, train_x, train_y, train_labels, eval_split, config, record, n_batches,
-           resumed, checkpoint_path, progress):
-    """Present the minibatches of a run, evaluating and checkpointing on schedule."""
-    batch_size, total = run.batch_size, n_batches * run.batch_size
-    presentation, n_out = run.presentation, run.net.arch.sizes[-1]
-    history = [] if resumed is None else resumed["history"]
-    seconds = {"train": 0.0 if resumed is None else history[-1]["seconds"]}
-    start_seconds = seconds["train"]
-
-    first = 0 if resumed is None else resumed["samples"] // batch_size
-    evaluation = Evaluation(run, eval_split, config, history, checkpoint_path, record,
-                            progress)
-    if resumed is None:
-        evaluation.add(0, seconds["train"])
-    elif progress:
-        log_progress(f"[pc:online] resumed from {checkpoint_path} at "
-                     f"{resumed['samples']} samples")
-    stream = SampleStream(len(train_x), config.seed)
-    plan = LearningSchedule(config.learning_rate, config.lr_decay_samples, batch_size,
-                            n_batches, config.eval_every, first)
-    correct = presented = 0
-    last_log = time.perf_counter()
-    for k in range(first, n_batches):
-        t0 = time.perf_counter()
-        index = stream.indices(k * batch_size, batch_size)
-        labels = None if train_labels is None else train_labels[index]
-        targets = train_y[index] if labels is None else one_hot(labels, n_out)
-        out = run.train(np.asarray(train_x[index], np.float32), targets, plan.decay(k),
-                        np.random.default_rng([config.seed, 1, k]))
-        if not np.all(np.isfinite(out)):
-            raise FloatingPointError(
-                f"the network's values became non-finite within the first "
-                f"{(k + 1) * batch_size} samples (learning_rate="
-                f"{config.learning_rate}); try a smaller learning_rate")
-        if presentation.sweep > 0 and labels is not None:
-            # online accuracy: the prediction at the end of the sweep, before
-            # learning from the image
-            sweep = presentation.sweep
-            swept = out[:, max(0, sweep - config.n_average):sweep].mean(axis=1)
-            correct += int(np.sum(swept.argmax(axis=1) == labels))
-            presented += batch_size
-        seconds["train"] += time.perf_counter() - t0
-        samples = (k + 1) * batch_size
-        if progress and time.perf_counter() - last_log > PROGRESS_INTERVAL:
-            last_log = time.perf_counter()
-            rate = (samples - first * batch_size) / max(
-                seconds["train"] - start_seconds, 1e-9)
-            log_progress(f"[pc:online] {samples}/{total} samples  {rate:.1f} images/s"
-                         f"  ~{(total - samples) / rate / 60:.0f} min of training left")
-        if plan.evaluate_after(k):
-            evaluation.add(samples, seconds["train"], correct, presented)
-            correct = presented = 0
-    seconds["eval"] = evaluation.seconds
-    return history, seconds

@@ -1,11 +1,11 @@
 """What online learning presents, in which order, and when it learns and evaluates.
 
 The pieces of `nengo_pc.pc.online.train_online` that involve no simulator: the
-training arrays and their minibatches, the step size and the evaluation points
-(`LearningSchedule`), the phases of one presentation and the run-mode inputs that
-make them (`Presentation`), the Poisson input coding, and the checks of the
-settings. The data order is `nengo_pc.training.loop.SampleStream`'s (the one stream
-every sample-counted run uses). Nothing here imports Nengo or TensorFlow.
+training arrays and their minibatches, the phases of one presentation and the
+run-mode inputs that make them (`Presentation`), the Poisson input coding, and the
+checks of the settings. The data order, the learning-rate decay and the evaluation
+points are the training loop's (`nengo_pc.training.loop`, the one loop every run
+uses). Nothing here imports Nengo or TensorFlow.
 """
 
 import math
@@ -89,52 +89,6 @@ def minibatches(batch_size, n_samples, epochs, n_train):
     return batch_size, n_batches
 
 
-class LearningSchedule:
-    """The learning step of minibatch ``k`` and the minibatches after which to
-    evaluate.
-
-    The step is ``learning_rate * unit * decay(k)`` (``unit``: e.g. the simulator's
-    dt for a rule applied every step of the learning window), ``decay(k)`` being 1,
-    or ``1 / (1 + k * batch_size / lr_decay_samples)`` when decaying. Evaluations
-    fall after every ``eval_every`` samples and after the last minibatch; a run
-    resumed at minibatch ``first`` keeps the uninterrupted run's points.
-
-    Parameters
-    ----------
-    learning_rate : float
-    lr_decay_samples : int or None
-    batch_size, n_batches, eval_every : int
-    first : int
-        The minibatch the run starts at (a resumed run's).
-    """
-
-    def __init__(self, learning_rate, lr_decay_samples, batch_size, n_batches,
-                 eval_every, first=0):
-        self.learning_rate, self.lr_decay_samples = learning_rate, lr_decay_samples
-        self.batch_size, self.n_batches = batch_size, n_batches
-        self.eval_every = eval_every
-        self._next_eval = (first * batch_size // eval_every + 1) * eval_every
-
-    def decay(self, k):
-        """The factor (<= 1) of the learning rate at minibatch ``k``."""
-        if self.lr_decay_samples is None:
-            return 1.0
-        return 1.0 / (1.0 + k * self.batch_size / self.lr_decay_samples)
-
-    def step(self, k, unit):
-        """The learning step of minibatch ``k``."""
-        return self.learning_rate * unit * self.decay(k)
-
-    def evaluate_after(self, k):
-        """Whether an evaluation falls after minibatch ``k`` (call once per k)."""
-        samples = (k + 1) * self.batch_size
-        if samples < self._next_eval and k != self.n_batches - 1:
-            return False
-        while self._next_eval <= samples:
-            self._next_eval += self.eval_every
-        return True
-
-
 class Presentation:
     """The phases of one presentation of an image, in simulator steps.
 
@@ -195,19 +149,6 @@ def poisson_input(images, n_steps, dt, max_rate, rng):
     return (rng.poisson(expected) / (max_rate * dt)).astype(np.float32)
 
 
-def evaluation_line(tag, entry, total):
-    """The progress line of one evaluation (history ``entry``) of an online run."""
-    parts = [f"[{tag}] {entry['samples']}/{total} samples"]
-    if entry["train_accuracy"] is not None:
-        parts.append(f"train acc {100 * entry['train_accuracy']:.2f}%")
-    if "accuracy" in entry:
-        parts.append(f"test acc {100 * entry['accuracy']:.2f}%")
-    if "spiking_accuracy" in entry:
-        parts.append(f"spiking {100 * entry['spiking_accuracy']:.2f}%")
-    parts.append(f"{entry['seconds']:.0f} s")
-    return "  ".join(parts)
-
-
-__all__ = ["COMMIT_STEPS", "PROGRESS_INTERVAL", "LearningSchedule", "Presentation",
-           "evaluation_line", "minibatches", "nonnegative", "one_hot", "optional_int",
-           "poisson_input", "training_arrays"]
+__all__ = ["COMMIT_STEPS", "PROGRESS_INTERVAL", "Presentation", "minibatches",
+           "nonnegative", "one_hot", "optional_int", "poisson_input",
+           "training_arrays"]

@@ -27,7 +27,7 @@ reaches here, the network's rate mode reaches.
 """
 
 from nengo_pc.arch import Architecture
-from nengo_pc.pc.online import OnlineResult
+from nengo_pc.pc.online import OnlineResult, online_history
 from nengo_pc.training.config import require_positive
 
 #: What `train_online_vectorised` applies: the PC network's local rule, or backprop
@@ -116,16 +116,7 @@ epochs, learn_time, output_precision, eval_split, eval_every, seed, progress
         seed=seed, dtype="float64")
     result = train_loop(arch, train, config, backend="vectorised",
                         validation=eval_split, params=params, progress=progress)
-    history, seconds = [], 0.0
-    for entry in result.history:
-        seconds += entry["seconds"]
-        online = {"samples": entry["samples"], "seconds": seconds,
-                  "train_accuracy": entry.get("train_accuracy")}
-        if "val_accuracy" in entry:
-            online["accuracy"] = entry["val_accuracy"]
-        history.append(online)
-    if history[0]["samples"] != 0:
-        history.insert(0, {"samples": 0, "seconds": 0.0, "train_accuracy": None})
+    history = online_history(result.history)
     summary = {
         "arch": arch.to_dict(), "vectorised": True, "rule": rule,
         "learning_rate": learning_rate, "lr_decay_samples": lr_decay_samples,
@@ -137,4 +128,5 @@ epochs, learn_time, output_precision, eval_split, eval_every, seed, progress
         "eval_every": eval_every, "seed": seed,
         "per_example_step": learning_rate * learn_time,
     }
-    return OnlineResult(result.params, history, summary, 0.0, seconds, 0.0)
+    return OnlineResult(result.params, history, summary, 0.0, history[-1]["seconds"],
+                        0.0)

@@ -15,13 +15,18 @@ constructed and driven as::
     backend.restore(state)     #    the inverse, on a backend built from the same params
     backend.close()
     backend.alignment(x, y)    # optional: per-layer cosine of update and gradient
+    backend.extra_metrics(validation, entry)  # optional: {name: value} the backend
+                               #    measures itself at an evaluation
+    backend.final_metrics(validation)         # optional: dict after training
 
 ``rule`` is the `nengo_pc.rules.Rule`, ``options`` its resolved options, ``config``
 the `~nengo_pc.training.TrainConfig`, ``params`` the initial `Params` (from a
 checkpoint when resuming), ``schedule`` the run's
 `~nengo_pc.training.schedule.Schedule`, ``progress`` whether to show progress
 within chunks, and ``backend_options`` what `nengo_pc.training.train` was given as
-``backend_options`` (the backend's own settings; none for the backends here). ``train_chunk`` gets whole minibatches in the order to train them
+``backend_options`` (the backend's own settings; none for the backends here; a
+class attribute ``EVALUATION_OPTIONS`` names those a resumed run may change).
+``train_chunk`` gets whole minibatches in the order to train them
 (``len(x)`` a multiple of ``config.batch_size``; ``y`` integer labels, or targets for
 regression) and applies one update per minibatch.
 

@@ -64,11 +64,15 @@ class TrainResult:
         ``val_accuracy`` / ``val_loss`` (in the rule's loss).
     build_seconds : float
         Time to build the backend (and trace its functions) before training.
+    final : dict or None
+        What a backend with a ``final_metrics`` method measured after training
+        (e.g. the simulated network's own classification), else None.
     """
 
     params: object
     history: list
     build_seconds: float
+    final: dict = None
 
     @property
     def seconds_per_epoch(self):
@@ -153,12 +157,33 @@ class _Plan:
             self.n_chunks = len(self.ends)
             self.total_steps = n_batches
 
+    def resume(self, path, chunk, history):
+        """The first chunk of a run resumed from a checkpoint after ``chunk`` chunks
+        (ValueError naming the length setting if it trained past this run).
+
+        A sample-counted run continues from the images the checkpoint has seen,
+        which need not be one of this run's evaluation points (the run that wrote
+        it may have been shorter): its first chunk then ends at the next one.
+        """
+        if self.config.n_samples is None:
+            if chunk > self.n_chunks:
+                raise ValueError(f"epochs: {path} has already trained {chunk} epochs, "
+                                 f"more than the {self.n_chunks} asked for")
+            return chunk
+        seen = history[-1]["samples"] if history else 0
+        if seen > self.ends[-1]:
+            raise ValueError(f"n_samples: {path} has already seen {seen} samples, "
+                             f"more than the {self.ends[-1]} asked for")
+        self.resumed_at = seen
+        return sum(end <= seen for end in self.ends)
+
     def indices(self, chunk, rng):
         """``(indices, history key and value)`` of chunk ``chunk`` (0-based)."""
         if self.config.n_samples is None:
             order = rng.permutation(self.n_train)[:self.per_epoch]
             return order, ("epoch", chunk + 1)
-        start = self.ends[chunk - 1] if chunk else 0
+        start = max(self.ends[chunk - 1] if chunk else 0,
+                    getattr(self, "resumed_at", 0))
         return (self.stream.indices(start, self.ends[chunk] - start),
                 ("samples", self.ends[chunk]))
 
@@ -252,7 +277,8 @@ def train(arch, train, config, *, backend=None, validation=None, params=None,
     backend_options : dict, optional
         Keyword arguments for the backend's constructor beyond the common ones
         (e.g. how a simulated network runs: spiking or not, its synapses); part of
-        the run's identity for ``resume``, so JSON-serialisable.
+        the run's identity for ``resume`` (by JSON, or by repr where JSON cannot
+        hold a value), except the backend's ``EVALUATION_OPTIONS``.
 
     Returns
     -------
@@ -308,18 +334,16 @@ def train(arch, train, config, *, backend=None, validation=None, params=None,
     backend_options = dict(backend_options or {})
     identity = {"rule": rule.name, "backend": backend,
                 "config": _checkpoint_config(config),
-                "backend_options": json.loads(json.dumps(backend_options))}
+                "backend_options": _options_identity(backend_cls, backend_options)}
     if checkpoint_path is not None:
         remove_stale_temporaries(checkpoint_path)
         if resume and Path(checkpoint_path).exists():
             saved_arch, params, state, meta = read_checkpoint(checkpoint_path)
             _check_resumable(checkpoint_path, saved_arch, arch, meta, identity)
-            history, first = meta["history"], meta["chunk"]
+            history = meta["history"]
+            first = plan.resume(checkpoint_path, meta["chunk"], history)
             rng.bit_generator.state = meta["rng"]
             shift_rng.bit_generator.state = meta["shift_rng"]
-    if plan.config.n_samples is not None and first == 0 and validation is not None:
-        history.append(_evaluation({"samples": 0, "seconds": 0.0, "loss": None},
-                                   None, validation, arch, rule, options, params))
 
     start = time.perf_counter()
     schedule = Schedule.from_config(config, plan.total_steps)
@@ -331,6 +355,12 @@ def train(arch, train, config, *, backend=None, validation=None, params=None,
         probe = np.sort(np.random.default_rng([config.seed, 1]).permutation(
             len(x_all))[:ALIGNMENT_BATCH])
         build_seconds = time.perf_counter() - start
+        if plan.config.n_samples is not None and first == 0 and validation is not None:
+            # the initial parameters' outputs without the backend (every backend
+            # starts from them); a backend's own measures with it
+            entry = _evaluation({"samples": 0, "seconds": 0.0, "loss": None}, None,
+                                validation, arch, rule, options, params)
+            history.append(_extra_metrics(entry, model, validation))
         for chunk in range(first, plan.n_chunks):
             index, (key, value) = plan.indices(chunk, rng)
             x, y = x_all[index], y_all[index]
@@ -353,7 +383,7 @@ def train(arch, train, config, *, backend=None, validation=None, params=None,
                 entry["alignment"] = model.alignment(x_all[probe], y_all[probe])
             current = model.params()
             entry = _evaluation(entry, model, validation, arch, rule, options, current)
-            history.append(entry)
+            history.append(_extra_metrics(entry, model, validation))
             if checkpoint_path is not None:
                 write_checkpoint(checkpoint_path, arch, current, model.state(),
                                  **(metadata or {}), **identity, history=history,
@@ -363,9 +393,31 @@ def train(arch, train, config, *, backend=None, validation=None, params=None,
             if progress:
                 log_progress(progress_line(rule.name, backend, entry, config, plan))
         trained = model.params()
+        final = None
+        if validation is not None and hasattr(model, "final_metrics"):
+            final = model.final_metrics(validation)
     finally:
         model.close()
-    return TrainResult(trained, history, build_seconds)
+    return TrainResult(trained, history, build_seconds, final)
+
+
+def _options_identity(backend_cls, backend_options):
+    """The backend options a resumed run must repeat: all but the backend's
+    ``EVALUATION_OPTIONS`` (how it is evaluated, not what it learns), as JSON (a
+    value JSON cannot hold, such as a `nengo.synapses.Synapse`, by its repr)."""
+    evaluation_only = set(getattr(backend_cls, "EVALUATION_OPTIONS", ()))
+    return json.loads(json.dumps(
+        {k: v for k, v in backend_options.items() if k not in evaluation_only},
+        default=repr))
+
+
+def _extra_metrics(entry, model, validation):
+    """``entry`` with what the backend measures itself at an evaluation (its optional
+    ``extra_metrics(validation, entry)``, e.g. the simulated network's own
+    classification)."""
+    if validation is not None and hasattr(model, "extra_metrics"):
+        entry.update(model.extra_metrics(validation, entry))
+    return entry
 
 
 def _evaluation(entry, model, validation, arch, rule, options, params):
@@ -419,6 +471,8 @@ def progress_line(rule, backend, entry, config, plan):
         parts.append(f"train acc {100 * entry['train_accuracy']:.2f}%")
     if "val_accuracy" in entry:
         parts.append(f"val acc {100 * entry['val_accuracy']:.2f}%")
+    if "spiking_accuracy" in entry:
+        parts.append(f"spiking {100 * entry['spiking_accuracy']:.2f}%")
     if entry.get("alignment"):
         parts.append("align " + " ".join("-" if c is None else f"{c:.3f}"
                                          for c in entry["alignment"]))

@@ -83,7 +83,7 @@ def run(args):
         _log(f"architecture {arch.to_dict()}  ({arch.n_params} parameters)")
         t0 = time.perf_counter()
         checkpoint = params_path.with_name(params_path.stem + "_checkpoint.npz")
-        if args.trainer == "keras-bn":
+        if args.backend == "keras-bn":
             # BN normalises the first layer's input currents itself: no input gain
             result = train(arch, data.train, config, backend="keras-bn",
                            progress=not args.quiet, checkpoint_path=checkpoint,
@@ -96,7 +96,7 @@ def run(args):
             gain = args.input_gain
             gained = Split(data.train.images * np.float32(gain), data.train.labels)
             # checkpoints hold the un-folded parameters (for inputs scaled by the gain)
-            result = train(arch, gained, config, backend=args.trainer,
+            result = train(arch, gained, config, backend=args.backend,
                            progress=not args.quiet, checkpoint_path=checkpoint,
                            resume=args.resume)
             params = fold_input_gain(result.params, gain)
@@ -104,7 +104,7 @@ def run(args):
         seconds["per_epoch"] = result.seconds_per_epoch
         history = result.history
         save_params(params_path, arch, params, dataset="mnist", epochs=args.epochs,
-                    trainer=args.trainer, max_shift=args.max_shift,
+                    backend=args.backend, max_shift=args.max_shift,
                     input_gain_folded=gain, history=history)
         checkpoint.unlink(missing_ok=True)  # superseded by the final parameters
 
@@ -160,7 +160,7 @@ def run(args):
                 "n_reference": args.n_reference, "n_train": len(data.train),
                 "n_test": len(data.test), "skip_training": args.skip_training,
                 "params": str(params_path), "target_spiking_accuracy": 0.992,
-                "trainer": None if args.skip_training else args.trainer,
+                "backend": None if args.skip_training else args.backend,
                 "max_shift": None if args.skip_training else args.max_shift,
                 "input_gain_folded": None if args.skip_training else gain},
         seed=args.seed, metrics=metrics, seconds=seconds, sweep=sweep,
@@ -182,8 +182,8 @@ def main(argv=None):
                         help="train on images x gain, then fold the gain into W_0")
     parser.add_argument("--amplitude", type=cli.positive_float, default=0.01,
                         help="LIF output per spike; smaller = higher rates")
-    parser.add_argument("--trainer", choices=["nengo_dl", "keras", "keras-bn"],
-                        default="nengo_dl",
+    parser.add_argument("--backend", "--trainer", dest="backend",
+                        choices=["nengo_dl", "keras", "keras-bn"], default="nengo_dl",
                         help="nengo_dl: the Nengo network in NengoDL; keras: the same "
                              "description as a plain Keras model (both soft-LIF on "
                              "images x --input-gain, the gain folded afterwards); "

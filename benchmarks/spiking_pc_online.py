@@ -74,7 +74,7 @@ def run_dataset(args, name):
                   seed=args.seed, progress=not args.quiet)
     if args.vectorised:
         result = train_online_vectorised(arch, data.train,
-                                         rule="backprop" if args.backprop else "pc",
+                                         rule="bp-mse" if args.backprop else "pc-online",
                                          **common)
     else:
         result = train_online(

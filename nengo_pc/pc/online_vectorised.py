@@ -34,10 +34,6 @@ from nengo_pc.training.config import require_positive
 #: of the squared error (registry names, `nengo_pc.rules`).
 RULES = ("pc-online", "bp-mse")
 
-#: This function's names for them before the registry, still accepted (and recorded
-#: under the registry name): ``benchmarks/spiking_pc_online.py`` passes them.
-LEGACY_RULES = {"pc": "pc-online", "backprop": "bp-mse"}
-
 
 def train_online_vectorised(
     arch,
@@ -89,7 +85,6 @@ epochs, learn_time, output_precision, eval_split, eval_every, seed, progress
 
     if not isinstance(arch, Architecture):
         raise ValueError(f"arch: expected an Architecture, got {type(arch).__name__}")
-    rule = LEGACY_RULES.get(rule, rule)
     if rule not in RULES:
         raise ValueError(f"rule: must be one of {RULES}, got {rule!r}")
     learning_rate = require_positive("learning_rate", learning_rate)

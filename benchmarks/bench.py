@@ -6,7 +6,7 @@ interleaved -- ours, peer, ours, peer ... for ``--repeats`` rounds -- each in a 
 Python process, so both see the same machine load and neither inherits the other's
 memory or threads. Per pair one JSON run record goes to ``<out-dir>/<pair>.json``
 (`nengo_pc.results.make_record`): every run's seconds, accuracy, peak RSS (the
-child's ``VmHWM``) and the load average before and after it; the medians; the time
+child's ``VmHWM``, or its own child's peak if larger) and the load average before and after it; the medians; the time
 ratio ours/peer (median of the per-round ratios, each round's two runs being back to
 back) and its inverse, the speed-up.
 
@@ -79,12 +79,20 @@ def pair_settings(module, quick=False, overrides=(), seed=0, data_dir=None):
 
 
 def peak_rss_mb():
-    """This process's peak resident set size (``VmHWM``) in MiB."""
+    """Peak resident set size in MiB: this process's (``VmHWM``), or that of the
+    largest child it waited for if larger (a side that runs its peer as a
+    subprocess, such as PCX in its own venv)."""
+    import resource
+
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("VmHWM not found in /proc/self/status")
+                own = int(line.split()[1]) / 1024
+                break
+        else:
+            raise RuntimeError("VmHWM not found in /proc/self/status")
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB
+    return max(own, children)
 
 
 def run_side_here(pairs_dir, name, side, settings):

@@ -102,3 +102,30 @@ def test_side_without_seconds_fails(pairs_dir, tmp_path):
     assert proc.returncode != 0
     assert "returned no 'seconds'" in proc.stderr
     assert not (tmp_path / "broken.json").exists()
+
+
+def test_scaling_fit_and_figure(tmp_path):
+    """benchmarks/scaling.py's fits recover known laws, and its figure draws every
+    sweep of a record."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "scaling.py"
+    spec = importlib.util.spec_from_file_location("scaling", path)
+    scaling = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scaling)
+    xs = [1, 2, 4, 8, 16]
+    quadratic = scaling.fit(xs, [3.0 * x ** 2 for x in xs])
+    assert quadratic["exponent"] == pytest.approx(2.0)
+    assert quadratic["exponent_upper"] == pytest.approx(2.0)
+    line = scaling.fit(xs, [0.5 + 2.0 * x for x in xs])
+    assert line["linear"]["slope"] == pytest.approx(2.0)
+    assert line["linear"]["intercept"] == pytest.approx(0.5)
+    assert line["linear"]["r2"] == pytest.approx(1.0)
+    # an affine cost bends in log-log: steeper in its upper half
+    assert line["exponent"] < line["exponent_upper"] < 1.0
+    points = [{"x": x, "seconds_per_image": 1e-3 * x, "bp_seconds_per_image": 1e-3}
+              for x in xs]
+    record = {"sweeps": {name: {"points": points, "fit": scaling.fit(xs, xs)}
+                         for name in ("width", "steps")}}
+    scaling.plot(record, tmp_path / "scaling.png")
+    assert (tmp_path / "scaling.png").stat().st_size > 10000

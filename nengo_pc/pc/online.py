@@ -358,15 +358,6 @@ def _settings(settings):
     return OnlineConfig(**settings)
 
 
-def _settings(settings):
-    fields = {f.name for f in dataclasses.fields(OnlineConfig)}
-    unknown = sorted(set(settings) - fields)
-    if unknown:
-        raise ValueError(f"{unknown[0]}: not a setting of train_online (settings: "
-                         f"{', '.join(sorted(fields))})")
-    return OnlineConfig(**settings)
-
-
 def online_history(history):
     """`OnlineResult.history` from a `nengo_pc.training.train` history of a
     sample-counted run: cumulative training ``seconds``, ``accuracy`` for the

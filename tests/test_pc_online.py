@@ -334,6 +334,13 @@ def test_learning_schedule_steps_and_evaluation_points(tmp_path):
                         decay_samples=100).keras()
     assert float(schedule(0)) == pytest.approx(0.5)
     assert float(schedule(10)) == pytest.approx(0.5 / 4)  # after 300 samples
+    # the simulated backend's float64 factor: online learning's decay, exactly
+    for kind in ("inverse_time", "cosine", "constant"):
+        plan = Schedule(kind, 0.5, total_steps=10, batch_size=30, decay_samples=100)
+        for step in (0, 3, 10):
+            rate = plan.keras()(step) if callable(plan.keras()) else plan.keras()
+            assert 0.5 * plan.factor(step) == pytest.approx(float(rate), rel=1e-6)
+    assert Schedule("inverse_time", 0.5, 10, 30, 100).factor(7) == 1 / (1 + 7 * 30 / 100)
 
     x, y = regression_problem(n=100)
     arch = mlp((), "linear", n_in=4, n_out=2)

@@ -73,7 +73,7 @@ class SimulatedBackend:
                                output_precision=options["output_precision"],
                                **settings)
         self.arch, self.rule, self.options = arch, rule, options
-        self.config, self.schedule = config, schedule.keras()
+        self.config, self.schedule = config, schedule
         self.presentation = Presentation(checked.dt, checked.sweep_time,
                                          checked.settle_time, checked.learn_time)
         window = checked.dt * self.presentation.learn
@@ -94,8 +94,8 @@ class SimulatedBackend:
         self.iteration = 0
 
     def _factor(self):
-        rate = self.schedule(self.iteration) if callable(self.schedule) else self.schedule
-        return float(rate) / self.config.learning_rate
+        # in float64, as online learning always computed its decay
+        return self.schedule.factor(self.iteration)
 
     def train_chunk(self, x, y):
         """Present whole minibatches ``x``, ``y`` (labels or regression targets)."""

@@ -1,6 +1,7 @@
 """The learning-rate schedule every training run uses."""
 
 import dataclasses
+import math
 
 from nengo_pc.training.config import LR_SCHEDULES, require_choice
 
@@ -40,6 +41,17 @@ class Schedule:
         """The schedule of a `~nengo_pc.training.TrainConfig` run of ``total_steps``."""
         return cls(config.lr_schedule, config.learning_rate, total_steps,
                    config.batch_size, config.lr_decay_samples)
+
+    def factor(self, step):
+        """The rate at optimiser step ``step`` as a multiple of ``learning_rate``
+        (numpy float64: for backends without a Keras optimiser)."""
+
+        if self.kind == "cosine":
+            return (1.0 + math.cos(math.pi * min(step, self.total_steps)
+                                   / self.total_steps)) / 2.0
+        if self.kind == "inverse_time":
+            return 1.0 / (1.0 + step * self.batch_size / self.decay_samples)
+        return 1.0
 
     def keras(self):
         """The schedule for a Keras optimiser: a float or a ``LearningRateSchedule``."""

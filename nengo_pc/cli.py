@@ -177,6 +177,14 @@ def _add_train(sub):
                        help="how the rule runs: vectorised (TensorFlow), or for "
                             "backprop nengo_dl, keras, keras-bn (default: the "
                             "rule's first; softlif-cnn: keras)")
+    train.add_argument("--xla", action="store_true",
+                       help="vectorised backend: compile each chunk of minibatches "
+                            "with XLA (faster on small networks; rounds differently, "
+                            "so results differ from the default's in the last bits)")
+    train.add_argument("--intra-op-threads", type=positive_int, default=None,
+                       help="threads TensorFlow uses within one operation (default: "
+                            "one per core; 1 is faster for small networks, see "
+                            "docs/performance-pc.md)")
     train.add_argument("--input-gain", type=positive_float, default=None,
                        help="fit backends: train on images x gain, then fold the gain "
                             "into the first layer (default: 1; softlif-cnn: 10)")

@@ -144,6 +144,8 @@ def train_settings(args):
                          f"({', '.join(FIT_BACKENDS)}), not {backend}")
     if gain is None:
         gain = defaults.get("input_gain", 1.0) if backend in FIT_BACKENDS else 1.0
+    if args.xla and backend != "vectorised":
+        raise UsageError(f"--xla: applies to the vectorised backend, not {backend}")
     from nengo_pc.datafiles import COUNTS
 
     if args.n_validation >= COUNTS["train"]:
@@ -205,6 +207,18 @@ def run_train(args):
     from nengo_pc.training import train
 
     arch, rule, config, backend, gain = train_settings(args)
+    if args.intra_op_threads is not None:
+        import tensorflow as tf
+
+        # before TensorFlow runs its first operation (it cannot change afterwards)
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
+        except RuntimeError:
+            if tf.config.threading.get_intra_op_parallelism_threads() \
+                    != args.intra_op_threads:
+                raise UserError("--intra-op-threads: TensorFlow is already running "
+                                "in this process; set TF_NUM_INTRAOP_THREADS before "
+                                "it starts instead") from None
     spiking_steps = (MODEL_DEFAULTS[args.model].get("spiking_steps", 0)
                      if args.spiking_steps is None else args.spiking_steps)
     if spiking_steps and arch.activation != "lif":
@@ -234,6 +248,7 @@ def run_train(args):
         result = train(arch, train_split, config, backend=backend, validation=validation,
                        checkpoint_path=checkpoint, resume=args.resume,
                        progress=not args.quiet,
+                       backend_options={"jit_compile": True} if args.xla else None,
                        metadata={"dataset": args.dataset, "model": args.model,
                                  "input_gain": gain})
     except FloatingPointError as err:
@@ -272,7 +287,8 @@ def run_train(args):
                 "backend": backend, "input_gain_folded": gain, "dataset": args.dataset,
                 "n_train": len(train_split), "n_validation": args.n_validation,
                 "data_dir": args.data_dir, "params": str(params_path),
-                "resumed": bool(args.resume),
+                "resumed": bool(args.resume), "xla": bool(args.xla),
+                "intra_op_threads": args.intra_op_threads,
                 "spiking_presentation": presentation.to_dict() if presentation
                 else None},
         seed=args.seed, metrics=metrics, seconds=seconds, history=result.history,

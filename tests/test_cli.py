@@ -261,6 +261,10 @@ BAD_INPUTS = [
     (["train", "--out-dir", "x", "--backend", "torch"], 2, "--backend: invalid choice"),
     (["train", "--out-dir", "x", "--rule", "pc-standard", "--input-gain", "10"], 2,
      "--input-gain: applies to the fit backends"),
+    (["train", "--out-dir", "x", "--rule", "backprop", "--backend", "keras", "--xla"],
+     2, "--xla: applies to the vectorised backend, not keras"),
+    (["train", "--out-dir", "x", "--intra-op-threads", "0"], 2,
+     "--intra-op-threads: "),
     (["train", "--out-dir", "x", "--lr-decay-samples", "100"], 2,
      "--lr-decay-samples: applies to --lr-schedule inverse_time only"),
     (["train", "--out-dir", "x", "--lr-schedule", "inverse_time"], 2,
@@ -341,3 +345,22 @@ def test_bad_inputs_exit_with_a_message(args, status, message, tmp_path, relu_ru
     assert message in err
     assert "Traceback" not in err
     assert not os.path.exists(tmp_path / "x")  # nothing written before the check
+
+
+def test_xla_and_threads_train_like_the_default(tmp_path, real_data):
+    """--xla and --intra-op-threads change how the vectorised backend runs, not what
+    it learns (to rounding): the same run with and without them."""
+    common = ["train", "--rule", "backprop", "--backend", "vectorised", "--hidden",
+              "32", "--epochs", "2", "--n-train", "1000", "--data-dir", str(real_data),
+              "--quiet"]
+    for name, extra in (("default", []), ("xla", ["--xla", "--intra-op-threads", "1"])):
+        result = _run(*common, "--out-dir", str(tmp_path / name), *extra)
+        assert result.returncode == 0, result.stderr
+    default = read_record(tmp_path / "default" / "train.json")
+    fast = read_record(tmp_path / "xla" / "train.json")
+    assert fast["config"]["xla"] is True and fast["config"]["intra_op_threads"] == 1
+    assert default["config"]["xla"] is False
+    # measured: 42.14% both; XLA rounds differently, so allow a few images
+    assert abs(fast["metrics"]["test_accuracy"]
+               - default["metrics"]["test_accuracy"]) <= 0.002
+    assert default["metrics"]["test_accuracy"] > 0.3

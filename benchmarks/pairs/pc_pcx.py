@@ -26,6 +26,7 @@ DESCRIPTION = ("standard PC, T=8, MLP 784-128-128-128-10, batch 128, s/epoch on 
 TIMED = "seconds per training epoch (median of the epochs after the first)"
 GOAL = 0.6
 SETTINGS = {"epochs": 3, "n_train": None, "fused": True, "jit_compile": False,
+            "intra_op_threads": None,
             "pcx_venv": None}
 QUICK = {"epochs": 2, "n_train": 2560}
 

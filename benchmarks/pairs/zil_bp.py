@@ -24,7 +24,8 @@ DESCRIPTION = ("Z-IL vs backprop of the squared error, MLP 784-128-128-128-10, b
                "128, s/epoch on MNIST (both nengo-pc)")
 TIMED = "seconds per training epoch (median of the epochs after the first)"
 GOAL = 1.05
-SETTINGS = {"epochs": 3, "n_train": None, "fused": True, "jit_compile": False}
+SETTINGS = {"epochs": 3, "n_train": None, "fused": True, "jit_compile": False,
+            "intra_op_threads": None}
 QUICK = {"epochs": 2, "n_train": 2560}
 
 

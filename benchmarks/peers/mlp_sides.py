@@ -48,13 +48,20 @@ def ours(rule, options, settings):
     options : dict
         The rule's options (e.g. ``{"n_steps": 8}``).
     settings : dict
-        ``epochs``, ``n_train`` (None: all 60000), ``seed``, ``data_dir`` and the
-        backend options ``fused`` and ``jit_compile``.
+        ``epochs``, ``n_train`` (None: all 60000), ``seed``, ``data_dir``, the
+        backend options ``fused`` and ``jit_compile`` (``nengo-pc train --xla``)
+        and ``intra_op_threads`` (``--intra-op-threads``; None: TensorFlow's
+        default, one per core).
     """
+    import tensorflow as tf
+
     from nengo_pc.arch import mlp
     from nengo_pc.data import load_dataset
     from nengo_pc.training import TrainConfig, evaluate_rule, train
 
+    if settings.get("intra_op_threads"):  # nengo-pc train --intra-op-threads N
+        tf.config.threading.set_intra_op_parallelism_threads(
+            settings["intra_op_threads"])
     arch = mlp(HIDDEN)
     data = load_dataset("mnist", data_dir=data_dir(settings))
     split = data.train if settings.get("n_train") is None \

@@ -201,7 +201,7 @@ class NengoDLBackend:
             nengo_dl.configure_settings(stateful=False)
             if presentation is None:
                 # one step per image: no tf.while_loop around the step (measured
-                # 0.79x the time per epoch of fit, docs/performance.md)
+                # 0.76x the time per epoch of fit, docs/performance.md)
                 nengo_dl.configure_settings(use_loop=False)
         self.presentation = presentation
         self.training = training

@@ -5,7 +5,8 @@ settings (150 ms, pair amplitude 5e-4, seed 0), times the parts of one chunk of
 ``--chunk`` test images in `nengo_pc.networks.spiking_pc_tf.SweepInference`,
 interleaved over ``--repeats`` rounds in one process (medians of wall and CPU
 seconds): the input pairs over all steps, the two large prediction products alone,
-each layer's loop over all steps (with its product), and the whole chunk; and, once,
+each layer's loop over all steps (with its product), and the whole chunk, also
+compiled with XLA; and, once,
 building the network and Nengo's builder of it (the initial states).
 
 Writes one run record (``--out``). The machine is shared: compare numbers within a
@@ -71,6 +72,9 @@ def main(argv=None):
     for l in range(1, last + 1):
         parts[f"layer {l}, all steps (with its product)"] = (layer(l), pre[l - 1])
     parts["whole chunk"] = (runner._run, x)  # pylint: disable=protected-access
+    xla = SweepInference(built["net"], params, 150, 0.001, built["fan_out"],
+                         built["labels"], chunk=args.chunk, jit_compile=True)
+    parts["whole chunk, XLA (jit_compile=True)"] = (xla._run, x)  # pylint: disable=protected-access
     t0 = time.perf_counter()
     for f, arg in parts.values():
         f(arg)  # trace
@@ -81,7 +85,7 @@ def main(argv=None):
     for _ in range(args.repeats):
         for key, (f, arg) in parts.items():
             t0, c0 = time.perf_counter(), time.process_time()
-            tf.nest.map_structure(lambda a: a.numpy(), f(arg))
+            tf.nest.map_structure(lambda a: a if a is None else a.numpy(), f(arg))
             wall[key].append(time.perf_counter() - t0)
             cpu[key].append(time.process_time() - c0)
         loads.append(os.getloadavg()[0])

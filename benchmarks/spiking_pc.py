@@ -29,6 +29,7 @@ Example::
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -158,10 +159,13 @@ def run(args):
         f"layer {l + 1} {d[-1]:.3f}" for l, d in enumerate(state_run["value_distance"])))
 
     # 2) the test set, constant input: accuracy against time from one simulation
+    load_before = os.getloadavg()
     t0 = time.perf_counter()
     main_run = spiking_inference(arch, params, test.images, progress=not args.quiet,
                                  **options)
     seconds["spiking_test"] = time.perf_counter() - t0
+    # images/s is an absolute time: state the machine's load around it
+    load_average = {"before": list(load_before), "after": list(os.getloadavg())}
     rows, curve = _summarise(main_run, test.labels, args.report_ms, args.readout)
     state_rows, state_curve = _summarise(main_run, test.labels, args.report_ms, "state")
     for row, state_row in zip(rows, state_rows):
@@ -218,6 +222,7 @@ def run(args):
         network={"n_neurons": main_run["n_neurons"], "fan_out": main_run["fan_out"],
                  "neurons_total": main_run["neurons_total"]},
         ann={"macs": ann_macs, "energy_joules": inference_energy(ann_macs, 0.0)},
+        load_average=load_average,
         history=history,
     )
     if args.out:

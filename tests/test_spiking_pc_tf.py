@@ -78,3 +78,21 @@ def test_bad_arguments_name_the_parameter(kwargs, name):
     arch, params, images = _problem("lif")
     with pytest.raises(ValueError, match=f"^{name}:"):
         spiking_inference(arch, params, images, duration=0.1, **kwargs)
+
+
+def test_runner_refuses_networks_it_does_not_run():
+    """`SweepInference` itself checks the network: spiking, no learning, mode sweep."""
+    import nengo
+
+    from nengo_pc.networks.pc import PredictiveCodingNetwork
+    from nengo_pc.networks.spiking_pc_tf import SweepInference
+
+    arch, params, _ = _problem("lif")
+    for options, message in [({"mode": "free"}, "mode 'sweep' only"),
+                             ({"spiking": False}, "spiking networks")]:
+        options = {"spiking": True, "mode": "sweep", **options}
+        if options["spiking"]:
+            options["pair_neuron_type"] = nengo.SpikingRectifiedLinear(amplitude=5e-4)
+        net = PredictiveCodingNetwork(arch, params, seed=0, **options)
+        with pytest.raises(ValueError, match=f"^net: .*{message}"):
+            SweepInference(net, params, 10, 0.001, {}, [])

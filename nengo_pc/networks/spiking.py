@@ -2,7 +2,8 @@
 
 `spiking_inference` runs `nengo_pc.networks.PredictiveCodingNetwork` with
 ``spiking=True`` in ``nengo_dl.Simulator`` (minibatched, operator merging off as in
-`nengo_pc.networks.inference.settled_outputs`), every image from rest with the output
+`nengo_pc.networks.inference.settled_outputs`; or, with ``backend="tensorflow"``, the
+same network in plain TensorFlow, `nengo_pc.networks.spiking_pc_tf`), every image from rest with the output
 free. By default the whole presentation is mode ``"sweep"``: every value integrates its
 own prediction error, tau dx_l/dt = -e_l, computed by the error populations from
 the spikes of the value and activity populations, with the top-down feedback

@@ -165,6 +165,14 @@ class SweepInference:
         if net.input_coding != "constant":
             raise ValueError(f"input_coding: the tensorflow backend takes 'constant' "
                              f"input, got {net.input_coding!r}; use backend='nengo_dl'")
+        if not net.spiking or net.learning_rate is not None:
+            raise ValueError("net: the tensorflow backend runs spiking networks "
+                             "without learning (spiking=True, learning_rate=None)")
+        mode = net.mode
+        modes = {mode(k * dt) if callable(mode) else mode for k in range(1, n_steps + 1)}
+        if modes != {"sweep"}:
+            raise ValueError(f"net: the tensorflow backend runs mode 'sweep' only, the "
+                             f"network's mode gives {sorted(modes)}")
         self.net, self.n_steps, self.labels = net, int(n_steps), list(labels)
         self.record_states, self.chunk = bool(record_states), int(chunk)
         self.dt = np.float32(dt)
@@ -177,7 +185,6 @@ class SweepInference:
             for ens in net.all_ensembles:
                 model.build(ens)
         self.model = model
-        arch = net.arch
         self.synapse, self.integrator = Filter(net.synapse, dt), Filter(
             nengo.Lowpass(net.tau), dt)
         pair = net.pair_neuron_type

@@ -4,7 +4,9 @@ Trains a 784-500-500-10 ``"lif"`` network with the vectorised PC trainer
 (`nengo_pc.training.train`, rule ``pc-zil``: exact backprop of the squared error
 through the soft-LIF curve) or loads ``--params``, then runs the spiking
 `~nengo_pc.networks.PredictiveCodingNetwork` (LIF activities, integrate-and-fire
-pairs for values and errors) in NengoDL with the output free
+pairs for values and errors) in NengoDL (``--backend nengo_dl``, default) or in plain
+TensorFlow (``--backend tensorflow``, `nengo_pc.networks.spiking_pc_tf`, the same
+network; Poisson input stays in NengoDL) with the output free
 (`nengo_pc.networks.spiking.spiking_inference`) and reports:
 
 * rate-mode accuracy: the network's rate-mode fixed point, the feedforward pass
@@ -27,6 +29,7 @@ Example::
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -41,6 +44,7 @@ from nengo_pc.networks.pc import SPIKING_SYNAPSE
 from nengo_pc.params import load_params, save_params
 from nengo_pc.networks.spiking import (
     READOUTS,
+    SPIKING_PC_BACKENDS,
     accuracy_over_time,
     inference_energy,
     spiking_inference,
@@ -136,7 +140,7 @@ def run(args):
     options = {"duration": args.duration, "sweep_time": args.sweep_time, "dt": args.dt,
                "tau": args.tau, "synapse": args.synapse, "synapse_tau": args.synapse_tau,
                "pair_amplitude": args.pair_amplitude, "batch_size": args.batch_size,
-               "seed": args.seed}
+               "seed": args.seed, "backend": args.backend}
     # 1) distances from the fixed point, on a few images
     states = test.subset(min(args.n_states, len(test)))
     t0 = time.perf_counter()
@@ -155,10 +159,13 @@ def run(args):
         f"layer {l + 1} {d[-1]:.3f}" for l, d in enumerate(state_run["value_distance"])))
 
     # 2) the test set, constant input: accuracy against time from one simulation
+    load_before = os.getloadavg()
     t0 = time.perf_counter()
     main_run = spiking_inference(arch, params, test.images, progress=not args.quiet,
                                  **options)
     seconds["spiking_test"] = time.perf_counter() - t0
+    # images/s is an absolute time: state the machine's load around it
+    load_average = {"before": list(load_before), "after": list(os.getloadavg())}
     rows, curve = _summarise(main_run, test.labels, args.report_ms, args.readout)
     state_rows, state_curve = _summarise(main_run, test.labels, args.report_ms, "state")
     for row, state_row in zip(rows, state_rows):
@@ -182,8 +189,10 @@ def run(args):
     # 3) Poisson input on a subset
     poisson = test.subset(min(args.n_poisson, len(test)))
     t0 = time.perf_counter()
+    # Poisson input draws random numbers: NengoDL only
     poisson_run = spiking_inference(arch, params, poisson.images, input_coding="poisson",
-                                    progress=not args.quiet, **options)
+                                    progress=not args.quiet,
+                                    **{**options, "backend": "nengo_dl"})
     seconds["poisson"] = time.perf_counter() - t0
     poisson_rows, poisson_curve = _summarise(poisson_run, poisson.labels, args.report_ms,
                                              args.readout)
@@ -213,6 +222,7 @@ def run(args):
         network={"n_neurons": main_run["n_neurons"], "fan_out": main_run["fan_out"],
                  "neurons_total": main_run["neurons_total"]},
         ann={"macs": ann_macs, "energy_joules": inference_energy(ann_macs, 0.0)},
+        load_average=load_average,
         history=history,
     )
     if args.out:
@@ -263,12 +273,20 @@ def main(argv=None):
     parser.add_argument("--n-states", type=cli.positive_int, default=400)
     parser.add_argument("--n-poisson", type=cli.positive_int, default=1000)
     parser.add_argument("--batch-size", type=cli.positive_int, default=200)
+    parser.add_argument("--backend", default="nengo_dl", choices=SPIKING_PC_BACKENDS,
+                        help="simulator of the constant-input runs: nengo_dl, or "
+                             "tensorflow (the same network in plain TensorFlow, mode "
+                             "sweep only; Poisson input always runs in nengo_dl)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=None)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     if args.sweep_time is not None and not 0 <= args.sweep_time <= args.duration:
         parser.error(f"--sweep-time: must be in [0, --duration={args.duration}]")
+    if (args.backend == "tensorflow" and args.sweep_time is not None
+            and args.sweep_time < args.duration):
+        parser.error("--sweep-time: --backend tensorflow runs mode sweep for the whole "
+                     "presentation (free PC inference needs --backend nengo_dl)")
     return run(args)
 
 

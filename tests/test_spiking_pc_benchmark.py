@@ -35,6 +35,20 @@ def test_trains_runs_spiking_and_refuses_params_of_another_dataset(tmp_path, rea
     assert [row["ms"] for row in record["constant"]] == [25.0, 50.0]
     assert record["constant"][0]["synops"] < record["constant"][1]["synops"]
 
+    # the tensorflow backend runs the same network: the same accuracies and synops
+    tf_out = tmp_path / "tf.json"
+    result = _run("--dataset", "fashion_mnist", "--out", tf_out, "--backend",
+                  "tensorflow", *small)
+    assert result.returncode == 0, result.stderr
+    tf_record = read_record(tf_out)
+    assert tf_record["config"]["inference"]["backend"] == "tensorflow"
+    for got, expected in zip(tf_record["constant"], record["constant"]):
+        assert got["accuracy"] == expected["accuracy"]
+        assert abs(got["synops"] - expected["synops"]) < 1e-5 * expected["synops"]
+    free = _run("--dataset", "fashion_mnist", "--backend", "tensorflow",
+                "--sweep-time", "0.01", *small)
+    assert free.returncode == 2 and "--sweep-time: " in free.stderr
+
     wrong = _run("--dataset", "mnist", *small)
     assert wrong.returncode != 0
     assert "--params: " in wrong.stderr and "trained on fashion_mnist" in wrong.stderr

@@ -2,7 +2,8 @@
 
 `spiking_inference` runs `nengo_pc.networks.PredictiveCodingNetwork` with
 ``spiking=True`` in ``nengo_dl.Simulator`` (minibatched, operator merging off as in
-`nengo_pc.networks.inference.settled_outputs`), every image from rest with the output
+`nengo_pc.networks.inference.settled_outputs`; or, with ``backend="tensorflow"``, the
+same network in plain TensorFlow, `nengo_pc.networks.spiking_pc_tf`), every image from rest with the output
 free. By default the whole presentation is mode ``"sweep"``: every value integrates its
 own prediction error, tau dx_l/dt = -e_l, computed by the error populations from
 the spikes of the value and activity populations, with the top-down feedback
@@ -186,11 +187,91 @@ def inference_energy(synops, neuron_updates):
             for device, joules in SYNOP_ENERGY.items()}
 
 
+#: Backends of `spiking_inference`.
+SPIKING_PC_BACKENDS = ("nengo_dl", "tensorflow")
+
+
+def inference_network(arch, params, *, duration, sweep_time, dt=0.001, tau=VALUE_TAU,
+                      synapse=SPIKING_SYNAPSE[0], synapse_tau=SPIKING_SYNAPSE[1],
+                      pair_amplitude=PAIR_AMPLITUDE, input_coding="constant",
+                      record_states=False, seed=0):
+    """The network `spiking_inference` runs, with its spike counter and probes.
+
+    Every backend builds this one network, so that Nengo's builder gives them the
+    same seeds and initial states (arguments as for `spiking_inference`).
+
+    Returns
+    -------
+    dict
+        ``net``, ``feed`` (the image node), ``labels`` (population labels, the
+        order of the counter's columns), ``populations`` (label -> ensemble),
+        ``fan_out`` (label -> per-neuron counts), probes ``counts``, ``output`` and
+        ``states`` (list of (value, error) probe pairs, empty without
+        ``record_states``).
+    """
+    net = PredictiveCodingNetwork(
+        arch, params, tau=tau, spiking=True, input_coding=input_coding,
+        synapse=make_synapse(synapse, synapse_tau),
+        pair_neuron_type=nengo.SpikingRectifiedLinear(amplitude=pair_amplitude),
+        seed=seed, label="spiking pc",
+        mode=ModeSchedule([("sweep", sweep_time), ("free", duration)], dt=dt))
+    counts = fan_out(net)
+    pops = populations(net)
+    labels = list(pops)
+    feed, _ = data_nodes(net)
+    with net:
+        # spikes and synops of every population, summed over its neurons each step
+        counter = nengo.Node(size_in=2 * len(labels), label="spike counter")
+        for k, label in enumerate(labels):
+            ens = pops[label]
+            per_spike = dt / ens.neuron_type.amplitude  # output amplitude / dt per spike
+            transform = np.vstack([np.full(ens.n_neurons, per_spike),
+                                   counts[label] * per_spike])
+            nengo.Connection(ens.neurons, counter[2 * k:2 * k + 2], transform=transform,
+                             synapse=None)
+        p_counts = nengo.Probe(counter, synapse=None, label="spike counts")
+        p_output = nengo.Probe(net.values[-1].neurons, "input", synapse=None,
+                               label="output state")
+        state_probes = []
+        if record_states:
+            for l in range(1, arch.n_layers + 1):
+                state_probes.append((
+                    nengo.Probe(net.values[l].neurons, "input", synapse=None),
+                    nengo.Probe(net.errors[l].neurons, "input", synapse=None)))
+    configure_inference(net, keep_history=True)
+    return {"net": net, "feed": feed, "labels": labels, "populations": pops,
+            "fan_out": counts, "counts": p_counts, "output": p_output,
+            "states": state_probes}
+
+
+def _nengo_dl_chunks(built, images, batch_size, n_steps, dt, seed):
+    """Run ``built`` in NengoDL; yields None once the simulator is built, then what
+    `nengo_pc.networks.spiking_pc_tf.SweepInference.run` yields."""
+    import nengo_dl  # pylint: disable=import-outside-toplevel
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="No GPU support detected")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # nengo derives max rates of the LIF activities (gain 1, bias 0) by
+            # dividing by zero; those values are unused
+            sim = nengo_dl.Simulator(built["net"], dt=dt, minibatch_size=batch_size,
+                                     seed=seed, progress_bar=False)
+        with sim:
+            yield None
+            for start, m, batch in padded_batches(images, batch_size):
+                x = np.repeat(batch[:, None, :], n_steps, axis=1)
+                out = sim.predict_on_batch({built["feed"]: x})
+                states = [(out[p_value][:m], out[p_error][:m])
+                          for p_value, p_error in built["states"]]
+                yield (start, out[built["output"]][:m], states or None,
+                       out[built["counts"]][:m].sum(axis=0))
+
+
 def spiking_inference(arch, params, images, *, duration=0.2, sweep_time=None, dt=0.001,
                       tau=VALUE_TAU, synapse=SPIKING_SYNAPSE[0],
                       synapse_tau=SPIKING_SYNAPSE[1], pair_amplitude=PAIR_AMPLITUDE,
                       input_coding="constant", record_states=False, batch_size=100, seed=0,
-                      progress=False):
+                      progress=False, backend="nengo_dl", chunk=None):
     """Run the spiking PC network on every image (output free), recording over time.
 
     Every image is shown from rest for ``round(duration / dt)`` steps; the network is
@@ -240,6 +321,16 @@ def spiking_inference(arch, params, images, *, duration=0.2, sweep_time=None, dt
         Network and simulator seed.
     progress : bool
         One line per simulator call on stderr.
+    backend : str
+        ``"nengo_dl"`` (default): `nengo_dl.Simulator`, minibatches of
+        ``batch_size``; ``"tensorflow"``: the same network in plain TensorFlow,
+        layer by layer over the presentation
+        (`nengo_pc.networks.spiking_pc_tf.SweepInference`; mode ``"sweep"``
+        throughout and constant input only; ``docs/performance.md``).
+    chunk : int, optional
+        Images per compiled call of the ``"tensorflow"`` backend (default
+        `nengo_pc.networks.spiking_pc_tf.DEFAULT_CHUNK`); ``batch_size`` is then
+        unused.
 
     Returns
     -------
@@ -251,10 +342,12 @@ def spiking_inference(arch, params, images, *, duration=0.2, sweep_time=None, dt
         ``neurons_total``; with ``record_states``, ``value_distance`` and
         ``error_norm`` (``(L, n_steps)``: mean over images of
         ``||x_l(t) - h_l|| / ||h_l||`` and ``||e_l(t)|| / ||h_l||``, h the fixed
-        point of `fixed_point`); ``seconds`` (wall clock of the simulation).
+        point of `fixed_point`); ``seconds`` (wall clock of the simulation:
+        ``build``, NengoDL's simulator or the tensorflow backend's Nengo model --
+        whose compiled function is traced in its first call, counted in
+        ``total`` --, and ``total``);
+        ``backend``.
     """
-    import nengo_dl  # pylint: disable=import-outside-toplevel
-
     images = check_images(images, arch)
     check_positive("duration", duration)
     sweep_time = check_sweep_time(duration if sweep_time is None else sweep_time,
@@ -269,37 +362,26 @@ def spiking_inference(arch, params, images, *, duration=0.2, sweep_time=None, dt
         )
     batch_size = check_int("batch_size", batch_size, 1)
     n_steps = max(1, int(round(duration / dt)))
-    net = PredictiveCodingNetwork(
-        arch, params, tau=tau, spiking=True, input_coding=input_coding,
-        synapse=make_synapse(synapse, synapse_tau),
-        pair_neuron_type=nengo.SpikingRectifiedLinear(amplitude=pair_amplitude),
-        seed=seed, label="spiking pc",
-        mode=ModeSchedule([("sweep", sweep_time), ("free", duration)], dt=dt))
-    counts = fan_out(net)
-    pops = populations(net)
-    labels = list(pops)
+    if backend not in SPIKING_PC_BACKENDS:
+        raise ValueError(f"backend: {backend!r} is not one of "
+                         f"{', '.join(SPIKING_PC_BACKENDS)}")
+    if backend == "tensorflow":
+        if sweep_time < duration:
+            raise ValueError(f"sweep_time: the tensorflow backend runs mode 'sweep' "
+                             f"for the whole presentation (sweep_time=None or "
+                             f"{duration}), got {sweep_time}; use backend='nengo_dl' "
+                             "for free PC inference")
+        if input_coding != "constant":
+            raise ValueError(f"input_coding: the tensorflow backend takes 'constant' "
+                             f"input, got {input_coding!r}; use backend='nengo_dl'")
+    if chunk is not None and backend != "tensorflow":
+        raise ValueError("chunk: only the tensorflow backend takes chunk")
+    built = inference_network(
+        arch, params, duration=duration, sweep_time=sweep_time, dt=dt, tau=tau,
+        synapse=synapse, synapse_tau=synapse_tau, pair_amplitude=pair_amplitude,
+        input_coding=input_coding, record_states=record_states, seed=seed)
+    labels, pops, counts = built["labels"], built["populations"], built["fan_out"]
     n_layers = arch.n_layers
-    feed, _ = data_nodes(net)
-    with net:
-        # spikes and synops of every population, summed over its neurons each step
-        counter = nengo.Node(size_in=2 * len(labels), label="spike counter")
-        for k, label in enumerate(labels):
-            ens = pops[label]
-            per_spike = dt / ens.neuron_type.amplitude  # output amplitude / dt per spike
-            transform = np.vstack([np.full(ens.n_neurons, per_spike),
-                                   counts[label] * per_spike])
-            nengo.Connection(ens.neurons, counter[2 * k:2 * k + 2], transform=transform,
-                             synapse=None)
-        p_counts = nengo.Probe(counter, synapse=None, label="spike counts")
-        p_output = nengo.Probe(net.values[-1].neurons, "input", synapse=None,
-                               label="output state")
-        state_probes = []
-        if record_states:
-            for l in range(1, n_layers + 1):
-                state_probes.append((
-                    nengo.Probe(net.values[l].neurons, "input", synapse=None),
-                    nengo.Probe(net.errors[l].neurons, "input", synapse=None)))
-    configure_inference(net, keep_history=True)
 
     def decode(state):
         n = state.shape[-1] // 2
@@ -312,40 +394,40 @@ def spiking_inference(arch, params, images, *, duration=0.2, sweep_time=None, dt
     value_distance = np.zeros((n_layers, n_steps))
     error_norm = np.zeros((n_layers, n_steps))
     t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="No GPU support detected")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # nengo derives max rates of the LIF activities (gain 1, bias 0) by
-            # dividing by zero; those values are unused
-            sim = nengo_dl.Simulator(net, dt=dt, minibatch_size=batch_size, seed=seed,
-                                     progress_bar=False)
-        with sim:
-            build_seconds = time.perf_counter() - t0
-            for start, m, batch in padded_batches(images, batch_size):
-                x = np.repeat(batch[:, None, :], n_steps, axis=1)
-                out = sim.predict_on_batch({feed: x})
-                outputs[start:start + m] = decode(out[p_output][:m])
-                count_sum += out[p_counts][:m].sum(axis=0)
-                if record_states:
-                    reference = fixed_point(arch, params, batch[:m])
-                    for l, (p_value, p_error) in enumerate(state_probes):
-                        h = reference[l][:, None, :]
-                        scale = np.linalg.norm(h, axis=-1)
-                        value = decode(out[p_value][:m])
-                        value_distance[l] += np.sum(
-                            np.linalg.norm(value - h, axis=-1) / scale, axis=0)
-                        error_norm[l] += np.sum(
-                            np.linalg.norm(decode(out[p_error][:m]), axis=-1) / scale,
-                            axis=0)
-                        del value
-                if not np.all(np.isfinite(outputs[start:start + m])):
-                    raise FloatingPointError(
-                        f"spiking inference: non-finite outputs for images "
-                        f"{start}..{start + m - 1}")
-                if progress:
-                    print(f"spiking inference {start + m}/{n} images "
-                          f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr,
-                          flush=True)
+    if backend == "tensorflow":
+        from nengo_pc.networks.spiking_pc_tf import (  # pylint: disable=import-outside-toplevel
+            DEFAULT_CHUNK,
+            SweepInference,
+        )
+
+        chunk = check_int("chunk", DEFAULT_CHUNK if chunk is None else chunk, 1)
+        runner = SweepInference(built["net"], params, n_steps, dt, counts, labels,
+                                record_states=record_states, chunk=min(chunk, n))
+        chunks = runner.run(images)
+    else:
+        chunks = _nengo_dl_chunks(built, images, batch_size, n_steps, dt, seed)
+        next(chunks)  # the simulator is built
+    build_seconds = time.perf_counter() - t0
+    for start, state, states, count in chunks:
+        m = len(state)
+        outputs[start:start + m] = decode(state)
+        count_sum += count
+        if record_states:
+            reference = fixed_point(arch, params, images[start:start + m])
+            for l, (value, error) in enumerate(states):
+                h = reference[l][:, None, :]
+                scale = np.linalg.norm(h, axis=-1)
+                value_distance[l] += np.sum(
+                    np.linalg.norm(decode(value) - h, axis=-1) / scale, axis=0)
+                error_norm[l] += np.sum(
+                    np.linalg.norm(decode(error), axis=-1) / scale, axis=0)
+        if not np.all(np.isfinite(outputs[start:start + m])):
+            raise FloatingPointError(
+                f"spiking inference: non-finite outputs for images "
+                f"{start}..{start + m - 1}")
+        if progress:
+            print(f"spiking inference {start + m}/{n} images "
+                  f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
     count_mean = count_sum / n
     result = {
         "times": dt * np.arange(1, n_steps + 1),
@@ -356,6 +438,7 @@ def spiking_inference(arch, params, images, *, duration=0.2, sweep_time=None, dt
         "fan_out": {label: float(counts[label].mean()) for label in labels},
         "neurons_total": int(sum(pops[label].n_neurons for label in labels)),
         "seconds": {"build": build_seconds, "total": time.perf_counter() - t0},
+        "backend": backend,
     }
     if record_states:
         result["value_distance"] = value_distance / n

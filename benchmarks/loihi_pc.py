@@ -1,0 +1,249 @@
+"""Benchmark: spiking predictive-coding inference on nengo-loihi's Loihi emulator.
+
+The shipped spiking PC network (``nengo_pc.pretrained.load("mnist-pc-spiking")``)
+as `nengo_pc.loihi.pc.LoihiPCNetwork` (mode "sweep", output free, dense transforms,
+no gates, off-chip input layer) on the first ``--n-images`` MNIST test images, in
+chunks (nengo-loihi's simulator cannot be reset: each chunk is one continuous
+presentation), with the chunks done kept beside the record (a rerun resumes). Then
+the references on the same images:
+
+* ``rate``: the feedforward pass through the exact LIF curve, the fixed point the
+  PC network settles to with the output free;
+* ``nengo_dl_pc_spiking``: the PC network itself (`PredictiveCodingNetwork`, pair
+  amplitude `nengo_pc.arch.PAIR_AMPLITUDE`, what ``nengo-pc evaluate --network pc
+  --mode spiking`` runs) in NengoDL, each image from rest, same steps and readout;
+  ``nengo_dl_pc_spiking_benchmark_amplitude``: the same at
+  `nengo_pc.arch.BENCHMARK_PAIR_AMPLITUDE` (results/bench_spiking_pc.json);
+* ``nengo_dl_loihi_form``: the Loihi network in NengoDL, exact neurons and float
+  weights, each image from rest;
+* on the first ``--attribution-images`` (a continuous presentation as on the
+  emulator): ``nengo_loihi_form`` in `nengo.Simulator` (exact neurons, float
+  weights) and ``nengo_loihi_neurons`` (nengo-loihi's ``LoihiSpikingRectifiedLinear``
+  and ``LoihiLIF``: Loihi's whole-step inter-spike intervals without its weight
+  quantisation), which split the emulator's drop into neuron discretisation and
+  weight/voltage quantisation.
+
+Example::
+
+    python benchmarks/loihi_pc.py --n-images 500 --out results/loihi/pc.json
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from loihi import _accuracy, _version  # noqa: E402  (the sibling benchmark)
+
+
+def _log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def _nengo_dl_loihi_form(arch, params, amplitudes, images, n_steps, batch_size, seed):
+    """Window-readout logits of the Loihi network in NengoDL, each image from rest."""
+    import nengo_dl
+
+    from nengo_pc.loihi.pc import LoihiPCNetwork
+
+    net = LoihiPCNetwork(arch, params, amplitudes, seed=seed)
+    logits = []
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore")
+        sim = nengo_dl.Simulator(net, minibatch_size=batch_size, progress_bar=False,
+                                 seed=seed)
+    with sim:
+        for start in range(0, len(images), batch_size):
+            batch = images[start:start + batch_size]
+            m = len(batch)
+            if m < batch_size:
+                batch = np.concatenate([batch, np.zeros((batch_size - m,) + batch.shape[1:],
+                                                        batch.dtype)])
+            out = sim.predict_on_batch({net.input: np.repeat(batch[:, None], n_steps,
+                                                             axis=1)})
+            parts = []
+            for probe in net.output_probes:
+                s = out[probe][:m]
+                k = s.shape[-1] // 2
+                parts.append(s[..., :k] - s[..., k:])
+            logits.append(np.concatenate(parts, -1)[:, n_steps // 2:].mean(axis=1))
+    return np.concatenate(logits)
+
+
+def run(args):
+    import nengo_pc  # noqa: F401  (before nengo_dl: tf-keras)
+    import nengo_pc.pretrained
+    from nengo_pc.arch import BENCHMARK_PAIR_AMPLITUDE, PAIR_AMPLITUDE
+    from nengo_pc.data import load_dataset
+    from nengo_pc.loihi.pc import pair_amplitudes
+    from nengo_pc.loihi.pc_running import pc_presentation_network, run_pc
+    from nengo_pc.networks.spiking import readout_over_time, spiking_inference
+
+    def accuracy_readout(outputs):
+        return readout_over_time(outputs, "window")[:, -1]
+    from nengo_pc.rates import forward
+    from nengo_pc.results import make_record, write_json_atomic
+
+    arch, params, meta = nengo_pc.pretrained.load(args.pretrained)
+    data = load_dataset("mnist", data_dir=args.data_dir)
+    subset = data.test.subset(args.n_images)
+    x, y = subset.images, subset.labels
+    amplitudes = pair_amplitudes(arch, params, data.train.images[:1000],
+                                 max_rate=args.max_rate)
+    dt, n_steps = 0.001, args.n_steps
+    load = {"start": os.getloadavg()}
+    partial = args.out + ".partial.json"
+    key = {"pretrained": args.pretrained, "n_images": len(x), "chunk": args.chunk,
+           "n_steps": n_steps, "max_rate": args.max_rate, "seed": args.seed}
+    state = {"key": key, "done": 0, "logits": [], "seconds": {"build": 0.0, "run": 0.0},
+             "spikes": {}, "synops": {}, "cores": None, "layers": None, "load": load}
+    if os.path.exists(partial):
+        with open(partial) as f:
+            old = json.load(f)
+        if old["key"] == key:
+            state = old
+            _log(f"resuming after {state['done']} images from {partial}")
+    for start in range(state["done"], len(x), args.chunk):
+        chunk = x[start:start + args.chunk]
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore")
+            net = pc_presentation_network(arch, params, chunk, amplitudes, n_steps, dt,
+                                          seed=args.seed)
+        result = run_pc(net, len(chunk), n_steps, dt, "loihi", args.seed)
+        state["logits"] += result["logits"].tolist()
+        for name in ("spikes", "synops"):
+            for label, v in result[name].items():
+                state[name][label] = state[name].get(label, 0.0) + v * len(chunk)
+        state["seconds"]["build"] += result["build_seconds"]
+        state["seconds"]["run"] += result["run_seconds"]
+        state["cores"], state["layers"] = result["cores"], net.loihi["layers"]
+        state["done"] = start + len(chunk)
+        pred = np.argmax(state["logits"], axis=1)
+        _log(f"{state['done']}/{len(x)} images: emulator "
+             f"{np.mean(pred == y[:state['done']]):.4f} "
+             f"({result['run_seconds'] / len(chunk):.2f} s per image)")
+        write_json_atomic(partial, state)
+    load["after_emulator"] = os.getloadavg()
+    n = len(x)
+    emulator = np.asarray(state["logits"]).argmax(1)
+    feedforward = forward(arch, params, x).argmax(1)
+    metrics = {"emulator": {**_accuracy(emulator, y),
+                            "agreement_with_rate": float(np.mean(emulator == feedforward)),
+                            "images_per_second": n / state["seconds"]["run"]},
+               "rate": _accuracy(feedforward, y),
+               "rate_full_test": {"accuracy": float(np.mean(
+                   forward(arch, params, data.test.images).argmax(1) == data.test.labels)),
+                   "n": len(data.test)}}
+
+    _log("NengoDL references")
+    duration = n_steps * dt
+    for name, amplitude in (("nengo_dl_pc_spiking", PAIR_AMPLITUDE),
+                            ("nengo_dl_pc_spiking_benchmark_amplitude",
+                             BENCHMARK_PAIR_AMPLITUDE)):
+        t0 = time.perf_counter()
+        ref = spiking_inference(arch, params, x, duration=duration, dt=dt,
+                                pair_amplitude=amplitude, batch_size=args.batch_size,
+                                seed=args.seed)
+        # the window readout at the last step: x_L over the second half
+        pred = np.argmax(accuracy_readout(ref["outputs"]), axis=1)
+        metrics[name] = {**_accuracy(pred, y), "pair_amplitude": amplitude,
+                         "seconds": time.perf_counter() - t0}
+        _log(f"{name}: {metrics[name]['accuracy']:.4f}")
+    dl = _nengo_dl_loihi_form(arch, params, amplitudes, x, n_steps, args.batch_size,
+                              args.seed).argmax(1)
+    metrics["nengo_dl_loihi_form"] = {**_accuracy(dl, y),
+                                      "agreement_with_emulator": float(np.mean(dl == emulator))}
+    _log(f"nengo_dl_loihi_form: {metrics['nengo_dl_loihi_form']['accuracy']:.4f}")
+
+    # attribution: nengo.Simulator, continuous presentation, exact / Loihi neurons
+    a = min(args.attribution_images, n)
+    if a:
+        from nengo_loihi.neurons import LoihiLIF, LoihiSpikingRectifiedLinear
+
+        kinds = {"nengo_loihi_form": {},
+                 "nengo_loihi_neurons": {
+                     "pair_neuron_type": lambda amp: LoihiSpikingRectifiedLinear(
+                         amplitude=amp),
+                     "activity_neuron_type": lambda lif: LoihiLIF(
+                         tau_rc=lif.tau_rc, tau_ref=lif.tau_ref, amplitude=lif.amplitude)}}
+        for name, kw in kinds.items():
+            with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+                warnings.simplefilter("ignore")
+                logits = []
+                for start in range(0, a, args.chunk):
+                    chunk = x[start:min(start + args.chunk, a)]
+                    net = pc_presentation_network(arch, params, chunk, amplitudes,
+                                                  n_steps, dt, prepare=False,
+                                                  seed=args.seed, **kw)
+                    logits.append(run_pc(net, len(chunk), n_steps, dt, "nengo",
+                                         args.seed)["logits"])
+            pred = np.concatenate(logits).argmax(1)
+            metrics[name] = {**_accuracy(pred, y[:a]),
+                             "agreement_with_emulator": float(np.mean(pred == emulator[:a])),
+                             "emulator_on_these": _accuracy(emulator[:a], y[:a])}
+            _log(f"{name} (first {a}): {metrics[name]['accuracy']:.4f}")
+    load["end"] = os.getloadavg()
+
+    from nengo_pc.networks.spiking import inference_energy
+
+    spikes = {k: v / n for k, v in state["spikes"].items()}
+    synops = {k: v / n for k, v in state["synops"].items()}
+    on_chip = sum(layer["neurons"] for layer in state["layers"].values())
+    energy = inference_energy(sum(synops.values()), on_chip * n_steps)
+    return make_record(
+        "bench_loihi_pc",
+        config={"pretrained": args.pretrained, "params": str(
+            nengo_pc.pretrained.path(args.pretrained)), "architecture": arch.to_dict(),
+            "dataset": "mnist", "n_images": n, "chunk": args.chunk, "n_steps": n_steps,
+            "dt": dt, "readout": "mean of x_L over the second half of each image",
+            "max_rate": args.max_rate, "amplitudes": amplitudes,
+            "attribution_images": a, "nengo_loihi": _version("nengo-loihi")},
+        seed=args.seed, metrics=metrics,
+        seconds={"emulator": state["seconds"]},
+        cores=state["cores"], layers=state["layers"],
+        spikes_per_inference=spikes, synops_per_inference=synops,
+        energy_per_inference={"synops": sum(synops.values()),
+                              "spikes": sum(spikes.values()),
+                              "neuron_updates": on_chip * n_steps,
+                              "joules": energy},
+        load_average=load,
+        note="the machine was shared with other jobs (load_average); times are "
+             "not quiet-machine numbers",
+    ), partial
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pretrained", default="mnist-pc-spiking")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--n-images", type=int, default=500)
+    parser.add_argument("--chunk", type=int, default=50)
+    parser.add_argument("--n-steps", type=int, default=150)
+    parser.add_argument("--max-rate", type=float, default=250.0)
+    parser.add_argument("--batch-size", type=int, default=100,
+                        help="NengoDL references: images per call")
+    parser.add_argument("--attribution-images", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    from nengo_pc.results import write_json_atomic
+
+    t0 = time.perf_counter()
+    record, partial = run(args)
+    record["seconds"]["total"] = time.perf_counter() - t0
+    write_json_atomic(args.out, record)
+    if os.path.exists(partial):
+        os.remove(partial)
+    m = record["metrics"]
+    _log(f"wrote {args.out}: emulator {m['emulator']['accuracy']:.4f}, rate "
+         f"{m['rate']['accuracy']:.4f}, NengoDL PC spiking "
+         f"{m['nengo_dl_pc_spiking']['accuracy']:.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -224,7 +224,7 @@ def main(argv=None):
     parser.add_argument("--n-images", type=int, default=500)
     parser.add_argument("--chunk", type=int, default=50)
     parser.add_argument("--n-steps", type=int, default=150)
-    parser.add_argument("--max-rate", type=float, default=250.0)
+    parser.add_argument("--max-rate", type=float, default=500.0)
     parser.add_argument("--batch-size", type=int, default=100,
                         help="NengoDL references: images per call")
     parser.add_argument("--attribution-images", type=int, default=50)

@@ -57,7 +57,7 @@ from nengo_pc.loihi import INPUT_RATE, LoihiConfigError, prepare, set_config
 
 #: Highest rate (Hz) of a pair population on Loihi by default, for the largest value
 #: of its layer (`pair_amplitudes`).
-PC_MAX_RATE = 250.0
+PC_MAX_RATE = 500.0
 
 #: Synapse of every connection that is not an integrator (as the spiking PC network).
 PC_SYNAPSE_TAU = 0.005

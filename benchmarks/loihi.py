@@ -48,7 +48,7 @@ def wilson(k, n, z=1.96):
     return [centre - half, centre + half]
 
 
-def _accuracy(pred, labels):
+def accuracy_with_interval(pred, labels):
     k = int(np.sum(pred == labels))
     return {"accuracy": k / len(labels), "correct": k, "n": len(labels),
             "ci95": wilson(k, len(labels))}
@@ -146,10 +146,10 @@ def run(args):
             "spikes": {k: v.tolist() for k, v in spikes.items()}})
     load["after_emulator"] = os.getloadavg()
     preds = {name: np.concatenate(v).argmax(1) for name, v in logits.items()}
-    metrics = {name: _accuracy(p, y) for name, p in preds.items()}
+    metrics = {name: accuracy_with_interval(p, y) for name, p in preds.items()}
     for name in runs:
         metrics[name]["readout_skips_steps"] = skip
-        metrics[name]["whole_window"] = _accuracy(
+        metrics[name]["whole_window"] = accuracy_with_interval(
             np.concatenate(whole[name]).argmax(1), y)
         metrics[name]["images_per_second"] = len(x) / seconds[name]
         metrics[name]["spikes_per_layer"] = list(spikes[name] / len(x))
@@ -168,13 +168,13 @@ def run(args):
         metrics["nengo_dl_rate_full_test"] = {"accuracy": rate_full["accuracy"],
                                               "n": len(test)}
     rate_pred = predict_logits(arch, params, x, batch_size=min(500, len(x))).argmax(1)
-    metrics["nengo_dl_rate"] = _accuracy(rate_pred, y)
+    metrics["nengo_dl_rate"] = accuracy_with_interval(rate_pred, y)
     own = Presentation(n_steps=args.own_steps, synapse=args.own_synapse, tau=args.tau)
     for name, p in (("nengo_dl_spiking_loihi_presentation", presentation),
                     ("nengo_dl_spiking_own_presentation", own)):
         pred = predict_logits(arch, params, x, batch_size=min(100, len(x)),
                               presentation=p, seed=args.seed).argmax(1)
-        metrics[name] = {**_accuracy(pred, y), "presentation": p.to_dict()}
+        metrics[name] = {**accuracy_with_interval(pred, y), "presentation": p.to_dict()}
     load["end"] = os.getloadavg()
 
     # where the drop comes from; energy from the emulator's own spike counts
@@ -203,7 +203,7 @@ def run(args):
                 "dataset": args.dataset, "n_images": len(x), "chunk": args.chunk,
                 "presentation": presentation.to_dict(),
                 "input_rate": args.input_rate, "prepared": prepared,
-                "nengo_loihi": _version("nengo-loihi")},
+                "nengo_loihi": package_version("nengo-loihi")},
         seed=args.seed, metrics=metrics,
         seconds={"run": seconds, "build": build},
         rate_distortion=distortion, energy_per_inference=energy,
@@ -267,13 +267,13 @@ def gui_check(args):
     return make_record("bench_loihi_gui_check",
                        config={"backend": "nengo_loihi", "target": "sim",
                                "scripts": [s.name for s in scripts],
-                               "nengo_loihi": _version("nengo-loihi"),
-                               "nengo_gui": _version("nengo-gui")},
+                               "nengo_loihi": package_version("nengo-loihi"),
+                               "nengo_gui": package_version("nengo-gui")},
                        seed=0, metrics=checks, seconds={},
                        load_average=os.getloadavg())
 
 
-def _version(name):
+def package_version(name):
     from importlib import metadata
 
     return metadata.version(name)

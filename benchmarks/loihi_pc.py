@@ -23,9 +23,15 @@ the references on the same images:
   quantisation), which split the emulator's drop into neuron discretisation and
   weight/voltage quantisation.
 
-Example::
+With ``--max-rate-sweep HZ ...``: instead, the accuracy of the emulator and of
+NengoDL (exact neurons; both one continuous presentation) for each highest pair
+rate (`nengo_pc.loihi.pc.pair_amplitudes`), which chose `PC_MAX_RATE`.
+
+Examples::
 
     python benchmarks/loihi_pc.py --n-images 500 --out results/loihi/pc.json
+    python benchmarks/loihi_pc.py --max-rate-sweep 250 500 1000 --n-images 40 \\
+        --out results/loihi/pc_max_rate.json
 """
 
 import argparse
@@ -38,7 +44,7 @@ import warnings
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from loihi import _accuracy, _version  # noqa: E402  (the sibling benchmark)
+from loihi import accuracy_with_interval, package_version  # noqa: E402  (sibling)
 
 
 def _log(message):
@@ -132,10 +138,10 @@ def run(args):
     n = len(x)
     emulator = np.asarray(state["logits"]).argmax(1)
     feedforward = forward(arch, params, x).argmax(1)
-    metrics = {"emulator": {**_accuracy(emulator, y),
+    metrics = {"emulator": {**accuracy_with_interval(emulator, y),
                             "agreement_with_rate": float(np.mean(emulator == feedforward)),
                             "images_per_second": n / state["seconds"]["run"]},
-               "rate": _accuracy(feedforward, y),
+               "rate": accuracy_with_interval(feedforward, y),
                "rate_full_test": {"accuracy": float(np.mean(
                    forward(arch, params, data.test.images).argmax(1) == data.test.labels)),
                    "n": len(data.test)}}
@@ -151,12 +157,12 @@ def run(args):
                                 seed=args.seed)
         # the window readout at the last step: x_L over the second half
         pred = np.argmax(accuracy_readout(ref["outputs"]), axis=1)
-        metrics[name] = {**_accuracy(pred, y), "pair_amplitude": amplitude,
+        metrics[name] = {**accuracy_with_interval(pred, y), "pair_amplitude": amplitude,
                          "seconds": time.perf_counter() - t0}
         _log(f"{name}: {metrics[name]['accuracy']:.4f}")
     dl = _nengo_dl_loihi_form(arch, params, amplitudes, x, n_steps, args.batch_size,
                               args.seed).argmax(1)
-    metrics["nengo_dl_loihi_form"] = {**_accuracy(dl, y),
+    metrics["nengo_dl_loihi_form"] = {**accuracy_with_interval(dl, y),
                                       "agreement_with_emulator": float(np.mean(dl == emulator))}
     _log(f"nengo_dl_loihi_form: {metrics['nengo_dl_loihi_form']['accuracy']:.4f}")
 
@@ -183,9 +189,9 @@ def run(args):
                     logits.append(run_pc(net, len(chunk), n_steps, dt, "nengo",
                                          args.seed)["logits"])
             pred = np.concatenate(logits).argmax(1)
-            metrics[name] = {**_accuracy(pred, y[:a]),
+            metrics[name] = {**accuracy_with_interval(pred, y[:a]),
                              "agreement_with_emulator": float(np.mean(pred == emulator[:a])),
-                             "emulator_on_these": _accuracy(emulator[:a], y[:a])}
+                             "emulator_on_these": accuracy_with_interval(emulator[:a], y[:a])}
             _log(f"{name} (first {a}): {metrics[name]['accuracy']:.4f}")
     load["end"] = os.getloadavg()
 
@@ -202,7 +208,7 @@ def run(args):
             "dataset": "mnist", "n_images": n, "chunk": args.chunk, "n_steps": n_steps,
             "dt": dt, "readout": "mean of x_L over the second half of each image",
             "max_rate": args.max_rate, "amplitudes": amplitudes,
-            "attribution_images": a, "nengo_loihi": _version("nengo-loihi")},
+            "attribution_images": a, "nengo_loihi": package_version("nengo-loihi")},
         seed=args.seed, metrics=metrics,
         seconds={"emulator": state["seconds"]},
         cores=state["cores"], layers=state["layers"],
@@ -217,6 +223,69 @@ def run(args):
     ), partial
 
 
+def _nengo_dl_continuous(arch, params, amplitudes, images, n_steps, seed):
+    """Window-readout logits of the Loihi network in NengoDL, exact neurons, the
+    images shown one after another in one run (as on the emulator)."""
+    import nengo_dl
+
+    from nengo_pc.loihi.pc import LoihiPCNetwork
+
+    net = LoihiPCNetwork(arch, params, amplitudes, seed=seed)
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore")
+        sim = nengo_dl.Simulator(net, minibatch_size=1, progress_bar=False, seed=seed)
+    with sim:
+        out = sim.predict_on_batch({net.input: np.repeat(images, n_steps, axis=0)[None]})
+    parts = []
+    for probe in net.output_probes:
+        s = out[probe][0]
+        k = s.shape[-1] // 2
+        parts.append(s[..., :k] - s[..., k:])
+    outputs = np.concatenate(parts, -1).reshape(len(images), n_steps, -1)
+    return outputs[:, n_steps // 2:].mean(axis=1)
+
+
+def sweep(args):
+    """Accuracy against the pairs' highest rate: the emulator and NengoDL (exact
+    neurons, float weights), both one continuous presentation of the same images."""
+    import nengo_pc  # noqa: F401
+    import nengo_pc.pretrained
+    from nengo_pc.data import load_dataset
+    from nengo_pc.loihi.pc import pair_amplitudes
+    from nengo_pc.loihi.pc_running import pc_presentation_network, run_pc
+    from nengo_pc.rates import forward
+    from nengo_pc.results import make_record
+
+    arch, params, _ = nengo_pc.pretrained.load(args.pretrained)
+    data = load_dataset("mnist", data_dir=args.data_dir)
+    x, y = data.test.images[:args.n_images], data.test.labels[:args.n_images]
+    metrics = {"rate": accuracy_with_interval(forward(arch, params, x).argmax(1), y)}
+    load = {"start": os.getloadavg()}
+    for rate in args.max_rate_sweep:
+        amplitudes = pair_amplitudes(arch, params, data.train.images[:1000], rate)
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore")
+            net = pc_presentation_network(arch, params, x, amplitudes, args.n_steps,
+                                          seed=args.seed)
+        emulator = run_pc(net, len(x), args.n_steps, simulator="loihi", seed=args.seed)
+        dl = _nengo_dl_continuous(arch, params, amplitudes, x, args.n_steps, args.seed)
+        metrics[f"{rate:g} Hz"] = {
+            "amplitudes": amplitudes,
+            "emulator": accuracy_with_interval(emulator["logits"].argmax(1), y),
+            "nengo_dl_exact": accuracy_with_interval(dl.argmax(1), y),
+            "spikes_per_inference": sum(emulator["spikes"].values())}
+        _log(f"{rate:g} Hz: emulator {metrics[f'{rate:g} Hz']['emulator']['accuracy']:.3f}"
+             f", NengoDL {metrics[f'{rate:g} Hz']['nengo_dl_exact']['accuracy']:.3f}")
+    load["end"] = os.getloadavg()
+    return make_record(
+        "bench_loihi_pc_max_rate",
+        config={"pretrained": args.pretrained, "n_images": len(x),
+                "n_steps": args.n_steps, "max_rates": args.max_rate_sweep,
+                "presentation": "continuous, window readout (second half)",
+                "nengo_loihi": package_version("nengo-loihi")},
+        seed=args.seed, metrics=metrics, seconds={}, load_average=load)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pretrained", default="mnist-pc-spiking")
@@ -228,11 +297,17 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=100,
                         help="NengoDL references: images per call")
     parser.add_argument("--attribution-images", type=int, default=50)
+    parser.add_argument("--max-rate-sweep", type=float, nargs="+", default=None,
+                        metavar="HZ", help="instead: accuracy of the emulator and of "
+                        "NengoDL for each of these highest pair rates")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     from nengo_pc.results import write_json_atomic
 
+    if args.max_rate_sweep:
+        write_json_atomic(args.out, sweep(args))
+        return
     t0 = time.perf_counter()
     record, partial = run(args)
     record["seconds"]["total"] = time.perf_counter() - t0

@@ -27,26 +27,36 @@ network without the silent parts:
   are nonnegative, so the negative half of the input pairs is always silent and is
   left out.
 
-Every transform is dense (a pair relay ``[[I, -I], [-I, I]]`` is a 2n x 2n matrix):
-nengo-loihi splits a dense connection over the blocks of its post population, and
-`nengo_pc.loihi.prepare` sizes those blocks to a core's synapse memory.
+Every transform is dense (a pair relay ``[[I, -I], [-I, I]]`` of a chunk is a
+2m x 2m matrix), and every population is a list of chunks of at most `pair_chunk`
+units, one core each, sized to a core's synapse memory: relays stay within a
+chunk, predictions go from every chunk below to every chunk above.
 
 **Rates.** A Loihi compartment spikes at most once per step and resets to zero, so
 an integrate-and-fire neuron driven at ``J`` Hz fires at ``1 / (dt ceil(1 / (J
 dt)))`` (`nengo_loihi.neurons.LoihiSpikingRectifiedLinear`): 600 Hz becomes 500 Hz.
-The pair amplitudes are therefore chosen per layer (`pair_amplitudes`) so that a
-layer's largest values fire at ``max_rate`` (default `PC_MAX_RATE`), not at the
-thousands of Hz of `nengo_pc.arch.PAIR_AMPLITUDE`.
+The PC network's pair amplitude (`nengo_pc.arch.PAIR_AMPLITUDE`, 2e-5: a unit of
+signal at 50,000 Hz) is therefore not available; `pair_amplitudes` chooses one per
+layer so that the layer's largest value fires at ``max_rate`` (default
+`PC_MAX_RATE`). Too low a rate makes every spike a large pulse (amplitude /
+synapse tau) against the signal it codes, and the value and error loops turn
+that into noise: at 250 Hz the shipped 784-500-500-10 network classified 23 of
+40 images of a continuous presentation right in NengoDL (exact neurons), at 1,000
+Hz all 40; on the emulator, where rates near 1,000 Hz lose most to whole-step
+intervals, 19 of 20 at 1,000 Hz and 20 of 20 at 500 Hz (measured by hand while
+choosing the default; results/loihi/pc.json has the 500 Hz run on 500 images).
 
-**Threshold.** nengo-loihi discretises each block with one scale: its largest
+**Thresholds.** nengo-loihi discretises each block with one scale: its largest
 input weight maps to 255 and the threshold, biases and voltages scale with it
-(``nengo_loihi.builder.discretize``), and the threshold must stay at least 32
-after scaling (``vth_to_manexp``'s mantissa, a multiple of 2^6). With a pair
-amplitude of 2e-5 the pairs' gain is 50,000, a weight from another pair population
-(gain x amplitude of the pre neurons / dt) becomes large against the threshold of
-``1 / dt`` and the threshold rounds to zero. `check_threshold` computes nengo-loihi's
-scaled threshold of every on-chip population before building and names the first
-one that would fail, with the amplitude that fixes it.
+(``nengo_loihi.builder.discretize``); the threshold must stay at least 32 after
+scaling (``vth_to_manexp``'s mantissa is a multiple of 2^6), else the build stops
+with an ``AssertionError``. In the PC network made dense this fails first in
+``"feedback 1"``, then ``"output drive"`` and ``"teacher"``: the gates silence a
+population with a current of 1,000 through the pairs' gain 1 / 2e-5, weights of
+5e7 against a threshold of 1 / dt = 1,000. The Loihi form has no gates (in sweep
+mode they are either always shut or always open); `check_threshold` computes the
+scaled threshold of every on-chip population before building and refuses one
+that would round to 0, naming it.
 """
 
 import nengo

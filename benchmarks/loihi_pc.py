@@ -25,13 +25,15 @@ the references on the same images:
 
 With ``--max-rate-sweep HZ ...``: instead, the accuracy of the emulator and of
 NengoDL (exact neurons; both one continuous presentation) for each highest pair
-rate (`nengo_pc.loihi.pc.pair_amplitudes`), which chose `PC_MAX_RATE`.
+rate (`nengo_pc.loihi.pc.pair_amplitudes`), which chose `PC_MAX_RATE`, and the
+rate-mode accuracy on the full test set with the weights rounded as the error
+blocks resolve them (`nengo_pc.loihi.pc.quantised_params`).
 
 Examples::
 
     python benchmarks/loihi_pc.py --n-images 500 --out results/loihi/pc.json
-    python benchmarks/loihi_pc.py --max-rate-sweep 250 500 1000 --n-images 40 \\
-        --out results/loihi/pc_max_rate.json
+    python benchmarks/loihi_pc.py --max-rate-sweep 250 500 1000 --first-image 100 \\
+        --n-images 50 --out results/loihi/pc_max_rate.json
 """
 
 import argparse
@@ -251,18 +253,26 @@ def sweep(args):
     import nengo_pc  # noqa: F401
     import nengo_pc.pretrained
     from nengo_pc.data import load_dataset
-    from nengo_pc.loihi.pc import pair_amplitudes
+    from nengo_pc.loihi.pc import pair_amplitudes, quantised_params
     from nengo_pc.loihi.pc_running import pc_presentation_network, run_pc
     from nengo_pc.rates import forward
     from nengo_pc.results import make_record
 
     arch, params, _ = nengo_pc.pretrained.load(args.pretrained)
     data = load_dataset("mnist", data_dir=args.data_dir)
-    x, y = data.test.images[:args.n_images], data.test.labels[:args.n_images]
-    metrics = {"rate": accuracy_with_interval(forward(arch, params, x).argmax(1), y)}
+    first = args.first_image
+    x = data.test.images[first:first + args.n_images]
+    y = data.test.labels[first:first + args.n_images]
+    test = data.test
+    metrics = {"rate": accuracy_with_interval(forward(arch, params, x).argmax(1), y),
+               "rate_full_test": accuracy_with_interval(
+                   forward(arch, params, test.images).argmax(1), test.labels)}
     load = {"start": os.getloadavg()}
     for rate in args.max_rate_sweep:
         amplitudes = pair_amplitudes(arch, params, data.train.images[:1000], rate)
+        # the weight quantisation alone, in rate mode on the full test set
+        quantised = forward(arch, quantised_params(arch, params, amplitudes),
+                            test.images).argmax(1)
         with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
             warnings.simplefilter("ignore")
             net = pc_presentation_network(arch, params, x, amplitudes, args.n_steps,
@@ -271,6 +281,8 @@ def sweep(args):
         dl = _nengo_dl_continuous(arch, params, amplitudes, x, args.n_steps, args.seed)
         metrics[f"{rate:g} Hz"] = {
             "amplitudes": amplitudes,
+            "rate_quantised_weights_full_test": accuracy_with_interval(quantised,
+                                                                       test.labels),
             "emulator": accuracy_with_interval(emulator["logits"].argmax(1), y),
             "nengo_dl_exact": accuracy_with_interval(dl.argmax(1), y),
             "spikes_per_inference": sum(emulator["spikes"].values())}
@@ -279,7 +291,7 @@ def sweep(args):
     load["end"] = os.getloadavg()
     return make_record(
         "bench_loihi_pc_max_rate",
-        config={"pretrained": args.pretrained, "n_images": len(x),
+        config={"pretrained": args.pretrained, "first_image": first, "n_images": len(x),
                 "n_steps": args.n_steps, "max_rates": args.max_rate_sweep,
                 "presentation": "continuous, window readout (second half)",
                 "nengo_loihi": package_version("nengo-loihi")},
@@ -293,13 +305,15 @@ def main(argv=None):
     parser.add_argument("--n-images", type=int, default=500)
     parser.add_argument("--chunk", type=int, default=50)
     parser.add_argument("--n-steps", type=int, default=150)
-    parser.add_argument("--max-rate", type=float, default=500.0)
+    parser.add_argument("--max-rate", type=float, default=1000.0)
     parser.add_argument("--batch-size", type=int, default=100,
                         help="NengoDL references: images per call")
     parser.add_argument("--attribution-images", type=int, default=50)
     parser.add_argument("--max-rate-sweep", type=float, nargs="+", default=None,
                         metavar="HZ", help="instead: accuracy of the emulator and of "
                         "NengoDL for each of these highest pair rates")
+    parser.add_argument("--first-image", type=int, default=0,
+                        help="--max-rate-sweep: test images from this index")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)

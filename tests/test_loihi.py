@@ -203,16 +203,17 @@ def _digit_net(mnist_data, n_hidden=64):
 @needs_loihi
 def test_pc_emulator_gives_the_reference_simulators_labels(mnist_data):
     """Spiking PC inference (`loihi.pc.LoihiPCNetwork`, mode sweep, output free,
-    120 steps an image) on the emulator gives nengo.Simulator's labels on the same
-    network (exact neurons, float weights) for at least 15 of 20 test images, and
-    both settle near the feedforward pass (the free output's fixed point).
+    120 steps an image, the default pair rates and synapse) on the emulator gives
+    nengo.Simulator's labels on the same network (exact neurons, float weights)
+    for at least 17 of 20 test images, and both settle near the feedforward pass
+    (the free output's fixed point): at least 17 of 20 of its labels each.
 
-    Measured: 16 of 20 agree, and 16 (emulator) and 19 (nengo) of 20 equal the
+    Measured: 18 of 20 agree, and 18 (emulator) and 18 (nengo) of 20 equal the
     feedforward labels. This untrained network's outputs have small margins (its
-    feedforward labels are 70% right), and Loihi's whole-step spike intervals at up
-    to `PC_MAX_RATE` and 8-bit weights move the output by a few spikes a window,
-    which flips the closest images; the tolerance is one image below the
-    measurement, the shipped network's drop is measured in results/loihi/pc.json."""
+    feedforward labels are 70% right), and spike noise and Loihi's whole-step spike
+    intervals and 8-bit weights move the output by a few spikes a window, which
+    flips the closest images; the tolerance is one image below the measurement.
+    The shipped network's drop is measured in results/loihi/pc.json."""
     from nengo_pc.loihi.pc import pair_amplitudes
     from nengo_pc.loihi.pc_running import pc_presentation_network, run_pc
     from nengo_pc.rates import forward
@@ -228,9 +229,9 @@ def test_pc_emulator_gives_the_reference_simulators_labels(mnist_data):
         labels[simulator] = result["logits"].argmax(1)
     feedforward = forward(arch, params, test.images).argmax(1)
     assert np.mean(labels["nengo"] == test.labels) >= 0.6  # it classifies digits
-    assert np.sum(labels["loihi"] == labels["nengo"]) >= 15, labels
-    assert np.sum(labels["nengo"] == feedforward) >= 18, (labels, feedforward)
-    assert np.sum(labels["loihi"] == feedforward) >= 15, (labels, feedforward)
+    assert np.sum(labels["loihi"] == labels["nengo"]) >= 17, labels
+    assert np.sum(labels["nengo"] == feedforward) >= 17, (labels, feedforward)
+    assert np.sum(labels["loihi"] == feedforward) >= 17, (labels, feedforward)
     # one core a chunk: value, error, activity of 64 units in two chunks of 32 (784
     # prediction axons + 128 relay axons x 128 compartments exceed a core's synapse
     # memory), then value, error and drive of the 10 outputs

@@ -40,11 +40,11 @@ signal at 50,000 Hz) is therefore not available; `pair_amplitudes` chooses one p
 layer so that the layer's largest value fires at ``max_rate`` (default
 `PC_MAX_RATE`). Too low a rate makes every spike a large pulse (amplitude /
 synapse tau) against the signal it codes, and the value and error loops turn
-that into noise: at 250 Hz the shipped 784-500-500-10 network classified 23 of
-40 images of a continuous presentation right in NengoDL (exact neurons), at 1,000
-Hz all 40; on the emulator, where rates near 1,000 Hz lose most to whole-step
-intervals, 19 of 20 at 1,000 Hz and 20 of 20 at 500 Hz (measured by hand while
-choosing the default; results/loihi/pc.json has the 500 Hz run on 500 images).
+that into noise; rates near 1,000 Hz lose most to whole-step intervals. The
+defaults, 1,000 Hz for a layer's largest value (its typical values fire at 100 to
+200 Hz) and a 10 ms synapse (`PC_SYNAPSE_TAU`, twice the PC network's 5 ms, which
+halves the pulses), were chosen by ``benchmarks/loihi_pc.py --max-rate-sweep``
+(results/loihi/pc_max_rate.json and docs/loihi.md).
 
 **Thresholds.** nengo-loihi discretises each block with one scale: its largest
 input weight maps to 255 and the threshold, biases and voltages scale with it
@@ -67,10 +67,11 @@ from nengo_pc.loihi import INPUT_RATE, LoihiConfigError, prepare, set_config
 
 #: Highest rate (Hz) of a pair population on Loihi by default, for the largest value
 #: of its layer (`pair_amplitudes`).
-PC_MAX_RATE = 500.0
+PC_MAX_RATE = 1000.0
 
-#: Synapse of every connection that is not an integrator (as the spiking PC network).
-PC_SYNAPSE_TAU = 0.005
+#: Synapse of every connection that is not an integrator, seconds (the spiking PC
+#: network's is 5 ms; 10 ms halves the pulse of each of the sparser Loihi spikes).
+PC_SYNAPSE_TAU = 0.01
 
 
 def _dense_relay(n, scale=1.0):
@@ -108,6 +109,34 @@ def pair_amplitudes(arch, params, images, max_rate=PC_MAX_RATE):
         raise LoihiConfigError(f"max_rate: must be in (0, 1000] Hz, got {max_rate!r}")
     values = fixed_point(arch, params, np.asarray(images))
     return [float(np.abs(x).max()) / max_rate for x in values]
+
+
+def quantised_params(arch, params, amplitudes, input_rate=INPUT_RATE, weight_bits=8):
+    """The weights as the Loihi PC network's error blocks resolve them.
+
+    nengo-loihi gives all synapses of a block one resolution: its largest weight
+    / 255 (a connection with smaller weights gets a smaller weight exponent, but the
+    chip's shift drops those bits again: nengo-loihi's "Lost N extra bits in weight
+    rounding"). In an error block the largest weight is the relay from its value
+    population (transform 1 x gain ``1 / a_l`` x amplitude ``a_l``: 1) unless a
+    prediction weight, ``W x a_pre / a_l`` with ``a_pre`` the presynaptic amplitude
+    (``1 / input_rate`` for the input layer, the LIF amplitude above), is larger.
+    This rounds W to that resolution, the rest of the network exact, to measure
+    what the weight quantisation alone costs (`nengo_pc.rates.forward` of the result).
+
+    Returns
+    -------
+    Params
+    """
+    from nengo_pc.params import Params
+
+    weights = []
+    for l, w in enumerate(params.weights):
+        pre = 1.0 / input_rate if l == 0 else arch.lif.amplitude
+        unit = pre / amplitudes[l]  # block units of one unit of W
+        step = max(1.0, float(np.abs(w).max()) * unit) / (2 ** weight_bits - 1)
+        weights.append(np.round(np.asarray(w) * unit / step) * step / unit)
+    return Params(weights, [np.asarray(b) for b in params.biases]).check(arch)
 
 
 def pair_chunk(n, n_pre_axons):

@@ -20,7 +20,7 @@ import numpy as np
 
 from nengo_pc.arch import VALUE_TAU
 from nengo_pc.loihi import INPUT_RATE, LoihiConfigError, require_nengo_loihi
-from nengo_pc.loihi.pc import PC_MAX_RATE, LoihiPCNetwork, pair_amplitudes
+from nengo_pc.loihi.pc import PC_MAX_RATE, PC_SYNAPSE_TAU, LoihiPCNetwork, pair_amplitudes
 
 #: Steps per image of the Loihi PC presentation by default (150 ms at dt = 1 ms, as
 #: the spiking PC benchmark, results/bench_spiking_pc.json).
@@ -30,7 +30,7 @@ PC_STEPS = 150
 def pc_presentation_network(arch, params, images, amplitudes, n_steps=PC_STEPS,
                             dt=0.001, tau=VALUE_TAU, input_rate=INPUT_RATE,
                             pair_neuron_type=None, activity_neuron_type=None,
-                            prepare=True, seed=0):
+                            prepare=True, synapse_tau=PC_SYNAPSE_TAU, seed=0):
     """A `LoihiPCNetwork` showing ``images`` one after another, with a spike counter.
 
     Returns
@@ -43,7 +43,8 @@ def pc_presentation_network(arch, params, images, amplitudes, n_steps=PC_STEPS,
     from nengo_pc.networks.spiking import fan_out
 
     net = LoihiPCNetwork(arch, params, amplitudes, tau=tau, input_rate=input_rate,
-                         dt=dt, pair_neuron_type=pair_neuron_type,
+                         dt=dt, synapse_tau=synapse_tau,
+                         pair_neuron_type=pair_neuron_type,
                          activity_neuron_type=activity_neuron_type, seed=seed,
                          label="loihi pc")
     net.input.output = nengo.processes.PresentInput(

@@ -106,15 +106,18 @@ def run(args):
     dt, n_steps = 0.001, args.n_steps
     load = {"start": os.getloadavg()}
     partial = args.out + ".partial.json"
-    key = {"pretrained": args.pretrained, "n_images": len(x), "chunk": args.chunk,
+    # (not n_images: a rerun with fewer images uses the chunks already done)
+    key = {"pretrained": args.pretrained, "chunk": args.chunk,
            "n_steps": n_steps, "max_rate": args.max_rate, "seed": args.seed}
     state = {"key": key, "done": 0, "logits": [], "seconds": {"build": 0.0, "run": 0.0},
              "spikes": {}, "synops": {}, "cores": None, "layers": None, "load": load}
     if os.path.exists(partial):
         with open(partial) as f:
             old = json.load(f)
-        if old["key"] == key:
+        old_key = {k: v for k, v in old["key"].items() if k != "n_images"}
+        if old_key == key and old["done"] <= len(x):
             state = old
+            state["key"] = key
             _log(f"resuming after {state['done']} images from {partial}")
     for start in range(state["done"], len(x), args.chunk):
         chunk = x[start:start + args.chunk]

@@ -41,8 +41,8 @@ layer so that the layer's largest value fires at ``max_rate`` (default
 `PC_MAX_RATE`). Too low a rate makes every spike a large pulse (amplitude /
 synapse tau) against the signal it codes, and the value and error loops turn
 that into noise; rates near 1,000 Hz lose most to whole-step intervals. The
-defaults, 1,000 Hz for a layer's largest value (its typical values fire at 100 to
-200 Hz) and a 10 ms synapse (`PC_SYNAPSE_TAU`, twice the PC network's 5 ms, which
+defaults, 1,000 Hz for a layer's largest value (its typical values, a tenth of the
+largest or less, fire below 100 Hz) and a 10 ms synapse (`PC_SYNAPSE_TAU`, twice the PC network's 5 ms, which
 halves the pulses), were chosen by ``benchmarks/loihi_pc.py --max-rate-sweep``
 (results/loihi/pc_max_rate.json and docs/loihi.md).
 

@@ -95,8 +95,9 @@ def pair_amplitudes(arch, params, images, max_rate=PC_MAX_RATE):
         Calibration images (e.g. the first training images): the values x_l of the
         feedforward pass (the free output's fixed point) on them set the scale.
     max_rate : float
-        Hz for the largest |x_l| (<= 1000 at dt = 1 ms; lower rates suffer less from
-        Loihi's whole-step inter-spike intervals, higher ones from less spike noise).
+        Hz for the largest |x_l| (<= 1000 at dt = 1 ms: one spike per step). Lower
+        rates lose less to Loihi's whole-step inter-spike intervals, higher ones
+        carry less spike noise; values above the calibration's largest saturate.
 
     Returns
     -------

@@ -26,6 +26,7 @@ Example::
 """
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -47,7 +48,7 @@ def wilson(k, n, z=1.96):
     return [centre - half, centre + half]
 
 
-def _accuracy(pred, labels):
+def accuracy_with_interval(pred, labels):
     k = int(np.sum(pred == labels))
     return {"accuracy": k / len(labels), "correct": k, "n": len(labels),
             "ci95": wilson(k, len(labels))}
@@ -62,12 +63,19 @@ def run(args):
     from nengo_pc.convert import fold_input_gain
     from nengo_pc.data import load_dataset
     from nengo_pc.networks.presentation import Presentation
+    from nengo_pc.results import write_json_atomic
     from nengo_pc.training import evaluate
 
-    path = os.path.join(args.run_dir, "params.npz")
-    if not os.path.exists(path):
-        path = os.path.join(args.run_dir, "checkpoint.npz")
-    arch, params, meta = load_params(path)
+    if args.pretrained:
+        import nengo_pc.pretrained
+
+        path = str(nengo_pc.pretrained.path(args.pretrained))
+        arch, params, meta = nengo_pc.pretrained.load(args.pretrained)
+    else:
+        path = os.path.join(args.run_dir, "params.npz")
+        if not os.path.exists(path):
+            path = os.path.join(args.run_dir, "checkpoint.npz")
+        arch, params, meta = load_params(path)
     if meta.get("input_gain", 1.0) != 1.0:
         params = fold_input_gain(params, meta["input_gain"])
     data = load_dataset(args.dataset, data_dir=args.data_dir)
@@ -88,7 +96,26 @@ def run(args):
     build = {name: 0.0 for name in runs}
     spikes = {name: np.zeros(arch.n_layers - 1) for name in runs}
     prepared, utilization = None, None
-    for start in range(0, len(x), args.chunk):
+    # resumable: the chunks done so far are kept beside the record
+    partial = args.out + ".partial.json"
+    key = {"params": path, "n_images": len(x), "chunk": args.chunk,
+           "presentation": presentation.to_dict(), "input_rate": args.input_rate,
+           "seed": args.seed}
+    first = 0
+    if os.path.exists(partial):
+        with open(partial) as f:
+            state = json.load(f)
+        if state["key"] == key:
+            first = state["done"]
+            logits = {k: [np.array(v)] for k, v in state["logits"].items()}
+            whole = {k: [np.array(v)] for k, v in state["whole"].items()}
+            seconds, build = state["seconds"], state["build"]
+            spikes = {k: np.array(v) for k, v in state["spikes"].items()}
+            prepared, utilization, skip = (state["prepared"], state["utilization"],
+                                           state["skip"])
+            load = state["load"]
+            _log(f"resuming after {first} images from {partial}")
+    for start in range(first, len(x), args.chunk):
         chunk = x[start:start + args.chunk]
         for name, (simulator, neuron_type) in runs.items():
             with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
@@ -110,12 +137,19 @@ def run(args):
         _log(f"{done}/{len(x)} images: " + ", ".join(
             f"{name} {np.mean(np.concatenate(v).argmax(1) == y[:done]):.3f}"
             for name, v in logits.items()))
+        write_json_atomic(partial, {
+            "key": key, "done": done, "skip": skip, "prepared": prepared,
+            "utilization": utilization, "load": load, "seconds": seconds,
+            "build": build,
+            "logits": {k: np.concatenate(v).tolist() for k, v in logits.items()},
+            "whole": {k: np.concatenate(v).tolist() for k, v in whole.items()},
+            "spikes": {k: v.tolist() for k, v in spikes.items()}})
     load["after_emulator"] = os.getloadavg()
     preds = {name: np.concatenate(v).argmax(1) for name, v in logits.items()}
-    metrics = {name: _accuracy(p, y) for name, p in preds.items()}
+    metrics = {name: accuracy_with_interval(p, y) for name, p in preds.items()}
     for name in runs:
         metrics[name]["readout_skips_steps"] = skip
-        metrics[name]["whole_window"] = _accuracy(
+        metrics[name]["whole_window"] = accuracy_with_interval(
             np.concatenate(whole[name]).argmax(1), y)
         metrics[name]["images_per_second"] = len(x) / seconds[name]
         metrics[name]["spikes_per_layer"] = list(spikes[name] / len(x))
@@ -134,13 +168,13 @@ def run(args):
         metrics["nengo_dl_rate_full_test"] = {"accuracy": rate_full["accuracy"],
                                               "n": len(test)}
     rate_pred = predict_logits(arch, params, x, batch_size=min(500, len(x))).argmax(1)
-    metrics["nengo_dl_rate"] = _accuracy(rate_pred, y)
+    metrics["nengo_dl_rate"] = accuracy_with_interval(rate_pred, y)
     own = Presentation(n_steps=args.own_steps, synapse=args.own_synapse, tau=args.tau)
     for name, p in (("nengo_dl_spiking_loihi_presentation", presentation),
                     ("nengo_dl_spiking_own_presentation", own)):
         pred = predict_logits(arch, params, x, batch_size=min(100, len(x)),
                               presentation=p, seed=args.seed).argmax(1)
-        metrics[name] = {**_accuracy(pred, y), "presentation": p.to_dict()}
+        metrics[name] = {**accuracy_with_interval(pred, y), "presentation": p.to_dict()}
     load["end"] = os.getloadavg()
 
     # where the drop comes from; energy from the emulator's own spike counts
@@ -165,11 +199,11 @@ def run(args):
 
     return make_record(
         "bench_loihi",
-        config={"run_dir": args.run_dir, "params": path, "architecture": arch.to_dict(),
+        config={"run_dir": args.run_dir, "pretrained": args.pretrained, "params": path, "architecture": arch.to_dict(),
                 "dataset": args.dataset, "n_images": len(x), "chunk": args.chunk,
                 "presentation": presentation.to_dict(),
                 "input_rate": args.input_rate, "prepared": prepared,
-                "nengo_loihi": _version("nengo-loihi")},
+                "nengo_loihi": package_version("nengo-loihi")},
         seed=args.seed, metrics=metrics,
         seconds={"run": seconds, "build": build},
         rate_distortion=distortion, energy_per_inference=energy,
@@ -233,13 +267,13 @@ def gui_check(args):
     return make_record("bench_loihi_gui_check",
                        config={"backend": "nengo_loihi", "target": "sim",
                                "scripts": [s.name for s in scripts],
-                               "nengo_loihi": _version("nengo-loihi"),
-                               "nengo_gui": _version("nengo-gui")},
+                               "nengo_loihi": package_version("nengo-loihi"),
+                               "nengo_gui": package_version("nengo-gui")},
                        seed=0, metrics=checks, seconds={},
                        load_average=os.getloadavg())
 
 
-def _version(name):
+def package_version(name):
     from importlib import metadata
 
     return metadata.version(name)
@@ -248,6 +282,9 @@ def _version(name):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run-dir", help="directory with params.npz")
+    parser.add_argument("--pretrained", metavar="NAME",
+                        help="instead: a shipped network (nengo_pc.pretrained), e.g. "
+                             "mnist-softlif-mlp")
     parser.add_argument("--gui-check", action="store_true",
                         help="instead: build every networks/ script with nengo-loihi")
     parser.add_argument("--dataset", default="mnist")
@@ -273,12 +310,14 @@ def main(argv=None):
     if args.gui_check:
         write_json_atomic(args.out, gui_check(args))
         return
-    if args.run_dir is None:
-        parser.error("--run-dir is required (unless --gui-check)")
+    if (args.run_dir is None) == (args.pretrained is None):
+        parser.error("give one of --run-dir, --pretrained (unless --gui-check)")
     t0 = time.perf_counter()
     record = run(args)
     record["seconds"]["total"] = time.perf_counter() - t0
     write_json_atomic(args.out, record)
+    if os.path.exists(args.out + ".partial.json"):
+        os.remove(args.out + ".partial.json")
     m = record["metrics"]
     _log(f"wrote {args.out}: emulator {m['emulator']['accuracy']:.4f}, nengo LIF "
          f"{m['nengo_lif']['accuracy']:.4f}, LoihiLIF {m['nengo_loihi_lif']['accuracy']:.4f}"

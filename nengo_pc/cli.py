@@ -257,7 +257,8 @@ def _add_evaluate(sub):
                           help="feedforward: nengo_dl, nengo (reference simulator), "
                                "keras, tensorflow (spiking only; the default for "
                                "--mode spiking with constant input, else nengo_dl), or "
-                               "loihi (nengo-loihi's emulator, spiking, the loihi extra)")
+                               "loihi (nengo-loihi's emulator, spiking, the loihi extra; also "
+                               "--network pc)")
     evaluate.add_argument("--n-steps", type=positive_int, default=None,
                           help="feedforward spiking: time steps per image (default: 100)")
     evaluate.add_argument("--dt", type=positive_float, default=None,
@@ -280,7 +281,8 @@ def _add_evaluate(sub):
                           help="pc: seconds of feedforward sweep before free PC "
                                "inference (default: 0.15 rate, the network's spiking)")
     evaluate.add_argument("--duration", type=positive_float, default=None,
-                          help="pc spiking: seconds per image (default: 0.2)")
+                          help="pc spiking: seconds per image (default: 0.2; 0.15 "
+                               "with --backend loihi)")
     evaluate.add_argument("--seed", type=nonnegative_int, default=0,
                           help="simulator seed (default: 0)")
     evaluate.add_argument("--out", default=None, type=_nonempty,

@@ -15,7 +15,7 @@ from nengo_pc.commands import UsageError, UserError, as_usage, flag, writable_di
 
 #: ``evaluate`` options, by the (network, mode) pairs they apply to.
 EVALUATE_OPTIONS = {
-    "backend": {("feedforward", "rate"), ("feedforward", "spiking")},
+    "backend": {("feedforward", "rate"), ("feedforward", "spiking"), ("pc", "spiking")},
     "n_steps": {("feedforward", "spiking")},
     "dt": {("feedforward", "spiking"), ("pc", "rate"), ("pc", "spiking")},
     "synapse": {("feedforward", "spiking")},
@@ -141,7 +141,10 @@ def run_evaluate(args):
         split = split.subset(min(args.n_examples, len(split)))
     default_batch = 100 if args.network == "pc" else 500
     batch_size = min(args.batch_size or default_batch, len(split))
-    if args.network == "pc":
+    if args.network == "pc" and args.backend == "loihi":
+        metrics, settings, label = _evaluate_pc_loihi(args, arch, params, split,
+                                                      batch_size, data.train.images)
+    elif args.network == "pc":
         metrics, settings, label = _evaluate_pc(args, arch, params, split, batch_size)
     elif free_phase:
         from nengo_pc.training import evaluate_rule
@@ -209,6 +212,26 @@ def _evaluate_feedforward(args, arch, params, split, batch_size):
     settings = {"backend": backend,
                 "presentation": presentation.to_dict() if presentation else None}
     return metrics, settings, f"{backend}, {mode}"
+
+
+def _evaluate_pc_loihi(args, arch, params, split, batch_size, train_images):
+    """The predictive-coding network's inference on the Loihi emulator
+    (`nengo_pc.loihi.pc`); pair amplitudes set on the first 1,000 training images."""
+    from nengo_pc.loihi import LoihiConfigError
+    from nengo_pc.loihi.pc_running import PC_STEPS, evaluate_pc_loihi
+
+    dt = args.dt or 0.001
+    n_steps = PC_STEPS if args.duration is None else max(1, round(args.duration / dt))
+    options = {"dt": dt, "n_steps": n_steps}
+    if args.tau is not None:
+        options["tau"] = args.tau
+    try:
+        metrics = evaluate_pc_loihi(arch, params, split, batch_size=batch_size,
+                                    calibration=train_images[:1000], seed=args.seed,
+                                    progress=True, **options)
+    except LoihiConfigError as err:
+        raise UserError(f"--backend loihi: {err}") from None
+    return metrics, {"backend": "loihi", "pc": options}, "PC network, Loihi emulator"
 
 
 def _evaluate_pc(args, arch, params, split, batch_size):

@@ -36,6 +36,8 @@ nengo-loihi is imported only when something is built (`require_nengo_loihi`):
 importing `nengo_pc` or this package does not import it. Running the prepared
 networks (presentation, the ``loihi`` evaluation backend `LoihiEmulator`, accuracy,
 spike counts, energy) is `nengo_pc.loihi.running`, whose names are re-exported here.
+The predictive-coding network's inference in a form Loihi runs is
+`nengo_pc.loihi.pc` (the network) and `nengo_pc.loihi.pc_running` (running it).
 """
 
 import math

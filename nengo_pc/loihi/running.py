@@ -232,14 +232,9 @@ def check_loihi_options(args, usage_error=ValueError, user_error=ImportError):
     """Check ``nengo-pc evaluate --backend loihi`` options (parsed ``args``).
 
     Raises ``usage_error`` naming the option for what Loihi cannot run (rate mode,
-    alpha synapses, Poisson input coding, the PC network) and ``user_error`` (one
+    alpha synapses, Poisson input coding, free PC inference) and ``user_error`` (one
     line naming the extra) when nengo-loihi is not installed.
     """
-    if args.network != "feedforward":
-        raise usage_error(
-            "--backend loihi: runs the feedforward networks; the predictive-coding "
-            "network's slope gates are host nodes and its pair transforms nengo.Sparse "
-            "(see docs/loihi.md)")
     if args.mode != "spiking":
         raise usage_error("--backend loihi: Loihi runs spiking networks; add "
                           "--mode spiking")
@@ -247,6 +242,10 @@ def check_loihi_options(args, usage_error=ValueError, user_error=ImportError):
         raise usage_error("--synapse alpha: not available on Loihi (one first-order "
                           "filter per synapse); use --synapse lowpass (the default "
                           "with --backend loihi) or none")
+    if args.network == "pc" and args.sweep_time is not None:
+        raise usage_error("--sweep-time: the Loihi PC network runs mode 'sweep' for "
+                          "the whole presentation (its feedback gates are not on "
+                          "the chip; see docs/loihi.md)")
     if args.input_coding not in (None, "constant"):
         raise usage_error("--input-coding: with --backend loihi the off-chip input "
                           "layer codes the pixels as spikes; leave it constant")

@@ -257,8 +257,9 @@ def _add_evaluate(sub):
                           help="feedforward: nengo_dl, nengo (reference simulator), "
                                "keras, tensorflow (spiking only; the default for "
                                "--mode spiking with constant input, else nengo_dl), or "
-                               "loihi (nengo-loihi's emulator, spiking, the loihi extra; also "
-                               "--network pc)")
+                               "loihi (nengo-loihi's emulator, spiking, the loihi extra); "
+                               "--network pc --mode spiking: tensorflow (the default "
+                               "in mode sweep with constant input), nengo_dl or loihi")
     evaluate.add_argument("--n-steps", type=positive_int, default=None,
                           help="feedforward spiking: time steps per image (default: 100)")
     evaluate.add_argument("--dt", type=positive_float, default=None,

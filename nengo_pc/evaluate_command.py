@@ -234,6 +234,19 @@ def _evaluate_pc_loihi(args, arch, params, split, batch_size, train_images):
     return metrics, {"backend": "loihi", "pc": options}, "PC network, Loihi emulator"
 
 
+def _pc_spiking_backend(args):
+    """The spiking PC network's backend: ``--backend`` (nengo_dl or tensorflow), by
+    default tensorflow where it runs the network (mode sweep throughout, constant
+    input: the same outputs as NengoDL, faster; docs/performance.md), else nengo_dl."""
+    if args.backend is not None:
+        if args.backend not in ("nengo_dl", "tensorflow"):
+            raise UsageError(f"--backend: the PC network runs spiking on nengo_dl, "
+                             f"tensorflow or loihi, not {args.backend}")
+        return args.backend
+    free = args.sweep_time is not None and args.sweep_time < (args.duration or 0.2)
+    return "nengo_dl" if free or args.input_coding == "poisson" else "tensorflow"
+
+
 def _evaluate_pc(args, arch, params, split, batch_size):
     """The predictive-coding network, output free: settled (rate) or over time
     (spiking); compared with the feedforward pass."""
@@ -260,6 +273,7 @@ def _evaluate_pc(args, arch, params, split, batch_size):
             for name in ("duration", "input_coding"):
                 if getattr(args, name) is not None:
                     options[name] = getattr(args, name)
+            options["backend"] = _pc_spiking_backend(args)
             run = spiking_inference(arch, params, split.images, batch_size=batch_size,
                                     seed=args.seed, progress=True, **options)
             over_time = accuracy_over_time(run["outputs"], split.labels)

@@ -364,3 +364,27 @@ def test_xla_and_threads_train_like_the_default(tmp_path, real_data):
     assert abs(fast["metrics"]["test_accuracy"]
                - default["metrics"]["test_accuracy"]) <= 0.002
     assert default["metrics"]["test_accuracy"] > 0.3
+
+
+def test_pc_spiking_evaluation_defaults_to_tensorflow(tmp_path, real_data):
+    """`--network pc --mode spiking` runs the tensorflow backend where it can (the
+    same accuracy over time as NengoDL), NengoDL for free inference, and refuses a
+    backend that cannot run it."""
+    common = ["evaluate", "--pretrained", "mnist-pc-spiking", "--network", "pc",
+              "--mode", "spiking", "--n-examples", "20", "--duration", "0.05",
+              "--data-dir", str(real_data)]
+    records = {}
+    for name, extra in (("default", []), ("nengo_dl", ["--backend", "nengo_dl"]),
+                        ("free", ["--sweep-time", "0.03"])):
+        out = tmp_path / f"{name}.json"
+        assert cli.main([*common, "--out", str(out), *extra]) == 0
+        records[name] = read_record(out)
+    backends = {k: r["config"]["pc"]["backend"] for k, r in records.items()}
+    assert backends == {"default": "tensorflow", "nengo_dl": "nengo_dl",
+                        "free": "nengo_dl"}
+    assert (records["default"]["metrics"]["accuracy_over_time"]
+            == records["nengo_dl"]["metrics"]["accuracy_over_time"])
+    result = _run(*common, "--backend", "nengo", "--out", str(tmp_path / "x.json"))
+    assert result.returncode == 2
+    assert "--backend: the PC network runs spiking on nengo_dl, tensorflow or loihi" \
+        in result.stderr

@@ -133,6 +133,7 @@ class _Plan:
     def __init__(self, config, n_train):
         size = config.batch_size
         self.config, self.n_train = config, n_train
+        self.resumed_at = 0  # images a resumed sample-counted run has already seen
         if config.n_samples is None:
             self.per_epoch = (n_train // size) * size
             if self.per_epoch == 0:
@@ -182,8 +183,7 @@ class _Plan:
         if self.config.n_samples is None:
             order = rng.permutation(self.n_train)[:self.per_epoch]
             return order, ("epoch", chunk + 1)
-        start = max(self.ends[chunk - 1] if chunk else 0,
-                    getattr(self, "resumed_at", 0))
+        start = max(self.ends[chunk - 1] if chunk else 0, self.resumed_at)
         return (self.stream.indices(start, self.ends[chunk] - start),
                 ("samples", self.ends[chunk]))
 

@@ -215,19 +215,22 @@ def run(args):
 
 
 def gui_check(args):
-    """Build each ``networks/`` script's ``model`` as ``nengo --backend nengo_loihi``
-    would (nengo-gui 0.6 imports the backend module and calls its ``Simulator(model,
-    progress_bar=...)``): record whether nengo-loihi builds it, or its error."""
+    """Build and run each ``networks/`` script's ``model`` as ``nengo --backend
+    nengo_loihi`` would (the script builds its Loihi form,
+    `nengo_pc.script_inputs.script_backend`; nengo-gui 0.6 then calls the backend's
+    ``Simulator(model, progress_bar=...)``): record whether nengo-loihi builds and
+    runs it (200 steps) and its cores, or the script's error."""
     import runpy
     from pathlib import Path
 
     import nengo_loihi
 
     import nengo_pc  # noqa: F401
-    from nengo_pc import loihi
+    from nengo_pc.script_inputs import BACKEND_VARIABLE
 
     scripts = sorted((Path(__file__).resolve().parents[1] / "networks").glob("*.py"))
     checks = {}
+    os.environ[BACKEND_VARIABLE] = "nengo_loihi"
     for script in scripts:
         _log(f"gui check: {script.name}")
         t0 = time.perf_counter()
@@ -235,33 +238,15 @@ def gui_check(args):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model = runpy.run_path(str(script), run_name="__nengo_gui__")["model"]
-                with nengo_loihi.Simulator(model, target="sim", progress_bar=False):
-                    pass
-            checks[script.name] = {"builds": True}
+                with nengo_loihi.Simulator(model, target="sim",
+                                           progress_bar=False) as sim:
+                    sim.run_steps(200)
+            checks[script.name] = {"builds": True, "runs_steps": 200,
+                                   "cores": model.loihi["cores"]}
         except Exception as err:  # noqa: BLE001  (the record says what failed)
             checks[script.name] = {"builds": False, "error": type(err).__name__,
                                    "message": str(err)[:500]}
         checks[script.name]["seconds"] = time.perf_counter() - t0
-        # the same architecture, parameters and images as nengo_pc.loihi.demo_model
-        scope = runpy.run_path(str(script), run_name="__nengo_gui__")
-        arch = scope.get("arch")
-        if "softlif" not in script.name:  # demo_model is the soft-LIF scripts' model
-            continue
-        t0 = time.perf_counter()
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model = loihi.demo_model(arch, scope.get("params"), scope.get("images"),
-                                         scope.get("labels"))
-                with nengo_loihi.Simulator(model, target="sim",
-                                           progress_bar=False) as sim:
-                    sim.run_steps(200)
-            checks[script.name]["demo_model"] = {"builds": True, "runs_steps": 200,
-                                                 "cores": model.loihi["cores"]}
-        except Exception as err:  # noqa: BLE001
-            checks[script.name]["demo_model"] = {
-                "builds": False, "error": type(err).__name__, "message": str(err)[:500]}
-        checks[script.name]["demo_model"]["seconds"] = time.perf_counter() - t0
     from nengo_pc.results import make_record
 
     return make_record("bench_loihi_gui_check",

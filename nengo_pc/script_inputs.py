@@ -8,7 +8,8 @@ the parameters shipped with the package, `nengo_pc.pretrained`), else the defaul
 architecture untrained; the first test images if the data are on disk
 (never a download), else blank images. Each fallback prints a note naming what is
 missing and how to provide it. `ImageDisplay` shows the current input image in
-nengo-gui.
+nengo-gui. `script_backend` says which simulator the ``model`` is for: a script
+builds the form of its network that nengo-loihi can run when that is the backend.
 """
 
 import base64
@@ -25,6 +26,55 @@ from nengo_pc.params import load_params
 def note(name, message):
     """Print ``message`` to stderr, prefixed with the script's ``name``."""
     print(f"{name}: {message}", file=sys.stderr)
+
+
+#: Environment variable naming the Nengo backend a script's ``model`` is for, when the
+#: script runs outside nengo-gui (nengo-gui's ``--backend`` names it otherwise).
+BACKEND_VARIABLE = "NENGO_PC_BACKEND"
+
+
+def script_backend(script_globals):
+    """The Nengo backend module a ``networks/`` script builds its ``model`` for.
+
+    nengo-gui executes a script with its page in the script's globals (``__page__``),
+    whose settings hold the ``--backend`` given to ``nengo`` (``"nengo"`` by
+    default); outside nengo-gui ``$NENGO_PC_BACKEND`` names it, else ``"nengo"``.
+    A script builds the form of its network that Loihi can run when this is
+    ``"nengo_loihi"`` (docs/loihi.md), the network as trained otherwise. In
+    nengo-gui, a backend other than ``"nengo"`` also selects that form's layout,
+    ``X.py.<backend>.cfg`` beside the script ``X.py``, when it exists (nengo-gui
+    reads the layout after running the script, from ``X.py.cfg`` by default).
+
+    Parameters
+    ----------
+    script_globals : dict
+        The script's ``globals()``.
+
+    Returns
+    -------
+    str
+        A module name with a ``Simulator``, e.g. ``"nengo"``, ``"nengo_dl"`` or
+        ``"nengo_loihi"``.
+
+    Raises
+    ------
+    ValueError
+        ``$NENGO_PC_BACKEND`` names no installed module.
+    """
+    import importlib.util  # noqa: PLC0415
+
+    page = script_globals.get("__page__")
+    backend = getattr(getattr(page, "settings", None), "backend", None)
+    if backend is not None:
+        layout = f"{script_globals.get('__file__')}.{backend}.cfg"
+        if backend != "nengo" and os.path.isfile(layout):
+            page.filename_cfg = layout
+        return backend
+    backend = os.environ.get(BACKEND_VARIABLE, "nengo")
+    if not backend.isidentifier() or importlib.util.find_spec(backend) is None:
+        raise ValueError(f"{BACKEND_VARIABLE}: {backend!r} is not an installed Nengo "
+                         "backend module (e.g. nengo, nengo_dl, nengo_loihi)")
+    return backend
 
 
 def run_dir(name, script=None):

@@ -14,17 +14,28 @@ The parameters come from ``$NENGO_PC_PARAMS``, else ``runs/mnist-pc/params.npz``
 (your own ``nengo-pc train`` run), else the trained ones shipped with the package
 (`nengo_pc.pretrained`). Images come from ``$NENGO_PC_DATA`` (blank images, with a
 note, without it).
+
+Rate neurons cannot run on Loihi: with ``nengo --backend nengo_loihi`` this script
+stops with a message pointing to ``networks/mnist_pc_spiking.py``.
 """
 
 import nengo
 
 from nengo_pc.arch import mlp
+from nengo_pc.loihi import LoihiConfigError
 from nengo_pc.networks.modes import ModeSchedule
 from nengo_pc.networks.pc import PredictiveCodingNetwork
-from nengo_pc.script_inputs import ImageDisplay, presented_images, run_dir, trained_params
+from nengo_pc.script_inputs import (ImageDisplay, presented_images, run_dir,
+                                    script_backend, trained_params)
 
 NAME = "mnist-pc"
 PRESENTATION_TIME, SWEEP_TIME = 0.2, 0.15
+
+if script_backend(globals()) == "nengo_loihi":
+    raise LoihiConfigError(
+        "networks/mnist_pc.py runs the PC network in rate mode (RectifiedLinear), "
+        "which Loihi cannot simulate; open networks/mnist_pc_spiking.py with "
+        "--backend nengo_loihi")
 
 arch, params = trained_params(NAME, lambda: mlp((256, 256)),
                               [run_dir(NAME, globals().get("__file__")) / "params.npz"])

@@ -16,13 +16,23 @@ The parameters come from ``$NENGO_PC_PARAMS``, else ``runs/mnist-pc-spiking/para
 (your own ``nengo-pc train`` run), else the trained ones shipped with the package
 (`nengo_pc.pretrained`). Images come from ``$NENGO_PC_DATA`` (blank images, with a
 note, without it).
+
+With nengo-loihi (the ``loihi`` extra), ``nengo --backend nengo_loihi
+networks/mnist_pc_spiking.py`` runs the form of this network that Loihi runs,
+`nengo_pc.loihi.pc.LoihiPCNetwork` (`nengo_pc.loihi.pc_running.pc_demo_model`: the
+same inference without the gates that mode ``"sweep"`` leaves silent, dense
+weights, pairs at Loihi's rates, every population split into chunks of a core;
+``value_l``, ``error_l``, ``activity_l`` show each population's first chunk; see
+docs/loihi.md) on nengo-loihi's emulator; ``NENGO_PC_BACKEND=nengo_loihi`` builds
+that form outside nengo-gui.
 """
 
 import nengo
 
 from nengo_pc.arch import BENCHMARK_PAIR_AMPLITUDE, mlp
 from nengo_pc.networks.pc import PredictiveCodingNetwork
-from nengo_pc.script_inputs import ImageDisplay, presented_images, run_dir, trained_params
+from nengo_pc.script_inputs import (ImageDisplay, presented_images, run_dir,
+                                    script_backend, trained_params)
 
 NAME = "mnist-pc-spiking"
 PRESENTATION_TIME = 0.15
@@ -32,27 +42,37 @@ arch, params = trained_params(NAME, lambda: mlp((500, 500), activation="lif"),
                               [runs / "params.npz"])
 images, labels = presented_images(NAME, arch, n_images=20)
 
-model = nengo.Network(label=NAME, seed=0)
+if script_backend(globals()) == "nengo_loihi":
+    from nengo_pc.loihi.pc_running import pc_demo_model
+
+    # the pair amplitudes come from the values on (up to) 1,000 test images
+    calibration, _ = presented_images(NAME, arch, n_images=1000)
+    model = pc_demo_model(arch, params, images, labels, PRESENTATION_TIME,
+                          calibration=calibration, label=NAME)
+else:
+    model = nengo.Network(label=NAME, seed=0)
+    with model:
+        model.images = nengo.Node(
+            nengo.processes.PresentInput(images, PRESENTATION_TIME), label="images")
+        model.labels = nengo.Node(
+            nengo.processes.PresentInput(labels, PRESENTATION_TIME), label="label")
+        model.pc = PredictiveCodingNetwork(
+            arch, params, spiking=True, mode="sweep", seed=0,
+            pair_neuron_type=nengo.SpikingRectifiedLinear(
+                amplitude=BENCHMARK_PAIR_AMPLITUDE),
+            label="spiking predictive coding")
+        nengo.Connection(model.images, model.pc.input, synapse=None)
+        nengo.Connection(model.labels, model.pc.target, synapse=None)
+        for l in range(arch.n_layers + 1):
+            setattr(model, f"value_{l}", model.pc.values[l])
+            if model.pc.errors[l] is not None:
+                setattr(model, f"error_{l}", model.pc.errors[l])
+            if model.pc.activities[l] is not None:
+                setattr(model, f"activity_{l}", model.pc.activities[l])
+        # the decoded output spikes, filtered like the network's own probes
+        model.output_values = nengo.Node(size_in=arch.sizes[-1], label="output values")
+        nengo.Connection(model.pc.output, model.output_values, synapse=model.pc.tau)
 with model:
-    model.images = nengo.Node(nengo.processes.PresentInput(images, PRESENTATION_TIME),
-                              label="images")
-    model.labels = nengo.Node(nengo.processes.PresentInput(labels, PRESENTATION_TIME),
-                              label="label")
-    model.pc = PredictiveCodingNetwork(
-        arch, params, spiking=True, mode="sweep", seed=0,
-        pair_neuron_type=nengo.SpikingRectifiedLinear(amplitude=BENCHMARK_PAIR_AMPLITUDE),
-        label="spiking predictive coding")
-    nengo.Connection(model.images, model.pc.input, synapse=None)
-    nengo.Connection(model.labels, model.pc.target, synapse=None)
-    for l in range(arch.n_layers + 1):
-        setattr(model, f"value_{l}", model.pc.values[l])
-        if model.pc.errors[l] is not None:
-            setattr(model, f"error_{l}", model.pc.errors[l])
-        if model.pc.activities[l] is not None:
-            setattr(model, f"activity_{l}", model.pc.activities[l])
-    # the decoded output spikes, filtered like the network's own probes
-    model.output_values = nengo.Node(size_in=arch.sizes[-1], label="output values")
-    nengo.Connection(model.pc.output, model.output_values, synapse=model.pc.tau)
     if arch.sizes[0] == 784:
         model.image = nengo.Node(ImageDisplay(), size_in=784, label="image")
         nengo.Connection(model.images, model.image, synapse=None)

@@ -1,7 +1,8 @@
 """Every ``networks/`` script runs in nengo-gui 0.6, in a real headless browser.
 
 For each script: start ``nengo --no-browser -P PORT --auto-shutdown 0 networks/X.py``
-on localhost, open it in headless Chromium through ``tests/gui/drive.py`` (run with
+on localhost (and, for the scripts with a Loihi form, with ``--backend nengo_loihi``:
+nengo-loihi's emulator, skipped when nengo-loihi is not installed), open it in headless Chromium through ``tests/gui/drive.py`` (run with
 the Python of a separate environment holding selenium, whose typing-extensions pin
 conflicts with TensorFlow 2.12's), wait for the network graph, press play, let it
 run, then expand every network. The test asserts that the simulation time advances,
@@ -21,12 +22,13 @@ Environment:
     Default ``/usr/bin/chromium`` and ``/usr/bin/chromedriver`` (Debian's
     ``chromium`` and ``chromium-driver`` packages).
 ``NENGO_PC_GUI_SCREENSHOTS``
-    A directory to save ``<script>.png`` (1600x1000) into, e.g. ``docs/screenshots``;
+    A directory to save ``<script>.png`` and ``<script>-loihi.png`` (1600x1000) into, e.g. ``docs/screenshots``;
     default a temporary directory.
 ``NENGO_PC_GUI_RUN_SECONDS``
     Wall-clock seconds each network runs before the screenshot (default 3).
 """
 
+import importlib.util
 import json
 import os
 import socket
@@ -43,6 +45,7 @@ from gui import loader
 pytestmark = pytest.mark.gui
 
 SCRIPTS = loader.network_scripts()
+PAIRS = loader.backends()
 DRIVER = Path(__file__).parent / "gui" / "drive.py"
 #: Wall-clock seconds each network runs after play is pressed
 #: (``$NENGO_PC_GUI_RUN_SECONDS``: longer for screenshots showing several images).
@@ -143,11 +146,11 @@ def _snapshot(folder):
 class Server:
     """``nengo --no-browser`` serving one script, its output in files."""
 
-    def __init__(self, script, log_dir):
+    def __init__(self, script, backend, log_dir):
         self.script = script
         self.port = _free_port()
-        self.stdout_path = log_dir / f"{script.stem}-server.out"
-        self.stderr_path = log_dir / f"{script.stem}-server.err"
+        self.stdout_path = log_dir / "server.out"
+        self.stderr_path = log_dir / "server.err"
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env["PYTHONPATH"] = os.pathsep.join(
             [str(loader.REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
@@ -155,7 +158,8 @@ class Server:
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.process = subprocess.Popen(  # pylint: disable=consider-using-with
                 _nengo_command() + ["--no-browser", "-P", str(self.port),
-                                    "--auto-shutdown", "0", str(script)],
+                                    "--auto-shutdown", "0", "--backend", backend,
+                                    str(script)],
                 cwd=loader.REPO, env=env, stdout=out, stderr=err)
 
     def url(self, timeout=SERVER_START_TIMEOUT):
@@ -229,19 +233,22 @@ def _report_problems(report, server_stderr, expected_plots):
     return problems
 
 
-def _drive(script, selenium_python, screenshot_dir, work_dir):
-    """Serve ``script``, drive its page; ``{"report", "stderr", "seconds", ...}``."""
-    out = work_dir / script.stem
+def _drive(pair, selenium_python, screenshot_dir, work_dir):
+    """Serve ``(script, backend)``, drive its page; ``{"report", "stderr",
+    "seconds", ...}``."""
+    script, backend = pair
+    name = loader.pair_id(pair)
+    out = work_dir / name
     out.mkdir()
     report_path = out / "report.json"
-    server = Server(script, out)
+    server = Server(script, backend, out)
     t0 = time.monotonic()
     try:
         url = server.url()
         driven = subprocess.run(
             [selenium_python, str(DRIVER), url,
-             "--screenshot", str(screenshot_dir / f"{script.stem}.png"),
-             "--expanded-screenshot", str(out / f"{script.stem}-expanded.png"),
+             "--screenshot", str(screenshot_dir / f"{name}.png"),
+             "--expanded-screenshot", str(out / f"{name}-expanded.png"),
              "--report", str(report_path), "--run-seconds", str(RUN_SECONDS),
              "--min-sim-time", str(MIN_SIM_ADVANCE)],
             capture_output=True, text=True, timeout=DRIVER_TIMEOUT, check=False)
@@ -264,14 +271,16 @@ def sessions(request, selenium_python, screenshot_dir, tmp_path_factory):
     """``({script: result of _drive}, files of networks/ that changed)``: the
     scripts of the selected tests driven, PARALLEL at a time (the time is mostly
     spent waiting on pages, not computing), with the checkout put back as it was."""
-    selected = [item.callspec.params["script"] for item in request.session.items
-                if getattr(item, "originalname", None) == "test_network_runs_in_browser"]
+    selected = [item.callspec.params["pair"] for item in request.session.items
+                if getattr(item, "originalname", None) == "test_network_runs_in_browser"
+                and (item.callspec.params["pair"][1] != "nengo_loihi"
+                     or importlib.util.find_spec("nengo_loihi") is not None)]
     networks = loader.REPO / "networks"
     before = _snapshot(networks)
     work_dir = tmp_path_factory.mktemp("gui-e2e")
     with ThreadPoolExecutor(PARALLEL) as pool:
         results = dict(zip(selected, pool.map(
-            lambda script: _drive(script, selenium_python, screenshot_dir, work_dir),
+            lambda pair: _drive(pair, selenium_python, screenshot_dir, work_dir),
             selected)))
     after = _snapshot(networks)
     changed = sorted(name for name in set(before) | set(after)
@@ -284,20 +293,24 @@ def sessions(request, selenium_python, screenshot_dir, tmp_path_factory):
     return results, changed
 
 
-@pytest.mark.parametrize("script", SCRIPTS, ids=[p.stem for p in SCRIPTS])
-def test_network_runs_in_browser(script, sessions, screenshot_dir):
+@pytest.mark.parametrize("pair", PAIRS, ids=[loader.pair_id(p) for p in PAIRS])
+def test_network_runs_in_browser(pair, sessions, screenshot_dir):
+    script, backend = pair
+    if backend == "nengo_loihi":
+        pytest.importorskip("nengo_loihi", reason="nengo-loihi is not installed "
+                            "(pip install -e '.[loihi]' -c constraints.txt)")
     results, changed = sessions
-    result = results[script]
-    screenshot = screenshot_dir / f"{script.stem}.png"
+    result = results[pair]
+    screenshot = screenshot_dir / f"{loader.pair_id(pair)}.png"
     assert "error" not in result, f"{script}: {result['error']}\nserver:\n" \
         f"{result['stderr']}"
     report = result["report"]
-    print(f"{script}: {result['seconds']:.1f} s; simulated "
+    print(f"{script} ({backend}): {result['seconds']:.1f} s; simulated "
           f"{report.get('time_before')} -> {report.get('time_after')} s; "
           f"{len(report.get('plots', []))} plots, {report.get('graph_items')} graph "
           f"items; expanded {report.get('expanded')}; screenshot {screenshot}")
     problems = _report_problems(report, result["stderr"],
-                                loader.cfg_plots(loader.cfg_lines(script)))
+                                loader.cfg_plots(loader.cfg_lines(script, backend)))
     # nengo-gui would write this script's layout next to it, X.py.cfg
     rewritten = [name for name in changed if name.startswith(script.name)
                  or not any(name.startswith(s.name) for s in SCRIPTS)]

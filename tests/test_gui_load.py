@@ -4,7 +4,10 @@ Fast and without a browser: `gui.loader` runs nengo-gui's own `Page` on each scr
 (exec without ``__main__``, `nengo_gui.NameFinder`, the ``.cfg`` lines, the plots, the
 page's JavaScript) and asks `NetGraph.connection_kind` about every connection, which
 is what expanding a network in the browser does. ``tests/test_gui_e2e.py`` opens the
-same pages in Chromium. Skipped when nengo-gui (the ``gui`` extra) is not installed.
+same pages in Chromium. Each script is loaded as ``nengo`` opens it and, where it
+has a Loihi form, as ``nengo --backend nengo_loihi`` does (`gui.loader.backends`).
+Skipped when nengo-gui (the ``gui`` extra) is not installed, the Loihi pages when
+nengo-loihi (the ``loihi`` extra) is not.
 """
 
 from pathlib import Path
@@ -17,16 +20,25 @@ pytest.importorskip("nengo_gui", reason="nengo-gui is not installed "
                     "(pip install -e '.[gui]' -c constraints.txt)")
 
 SCRIPTS = loader.network_scripts()
+PAIRS = loader.backends()
 
 
-@pytest.fixture(scope="module", params=SCRIPTS, ids=[p.stem for p in SCRIPTS])
+def _needs(backend):
+    if backend == "nengo_loihi":
+        pytest.importorskip("nengo_loihi", reason="nengo-loihi is not installed "
+                            "(pip install -e '.[loihi]' -c constraints.txt)")
+
+
+@pytest.fixture(scope="module", params=PAIRS, ids=[loader.pair_id(p) for p in PAIRS])
 def loaded(request):
-    """``(script, page or None, error)``: nengo-gui's page for one script, loaded once
-    for the checks below."""
+    """``(script, page or None, error)``: nengo-gui's page for one script with one
+    backend (``nengo --backend ...``), loaded once for the checks below."""
+    script, backend = request.param
+    _needs(backend)
     try:
-        return request.param, loader.load_page(request.param), None
+        return script, loader.load_page(script, backend), None
     except Exception as e:  # pylint: disable=broad-except
-        return request.param, None, e
+        return script, None, e
 
 
 @pytest.fixture
@@ -57,14 +69,14 @@ def test_script_runs_without_error(page):
 
 
 def test_cfg_lines_all_apply(page):
-    lines = loader.cfg_lines(page.filename)
+    lines = loader.cfg_lines(page.filename, page.settings.backend)
     assert lines, f"{page.filename} has no layout ({page.filename}.cfg)"
     errors = loader.cfg_errors(page, lines)
     assert not errors, "\n".join(f"{line}\n  -> {err}" for line, err in errors)
 
 
 def test_cfg_plots_exist(page):
-    named = loader.cfg_plots(loader.cfg_lines(page.filename))
+    named = loader.cfg_plots(loader.cfg_lines(page.filename, page.settings.backend))
     assert named, f"{page.filename}.cfg shows no plots"
     created = loader.plots(page)
     missing = {uid: kind for uid, kind in named.items()
@@ -103,10 +115,23 @@ def test_page_javascript(page):
     assert "new Nengo.NetGraph" in page.create_javascript()
 
 
-@pytest.fixture(scope="module", params=SCRIPTS, ids=[p.stem for p in SCRIPTS])
+@pytest.fixture(scope="module", params=PAIRS, ids=[loader.pair_id(p) for p in PAIRS])
 def model(request):
     """The ``model`` of one script, executed as nengo-gui executes it."""
-    return loader.exec_script(request.param)["model"]
+    script, backend = request.param
+    _needs(backend)
+    return loader.exec_script(script, backend)["model"]
+
+
+def test_rate_pc_script_names_why_it_cannot_run_on_loihi():
+    # nengo-gui shows the script's error in its console; without the check it would
+    # be nengo-loihi's BuildError about the bias ensemble's RectifiedLinear neurons
+    _needs("nengo_loihi")
+    page = loader.load_page(Path("networks/mnist_pc.py"), "nengo_loihi")
+    assert page.error is not None
+    last = page.error["trace"].strip().splitlines()[-1]
+    assert "LoihiConfigError" in last and "rate mode" in last \
+        and "networks/mnist_pc_spiking.py" in last, last
 
 
 def test_connection_kind_for_every_connection(model):
@@ -125,7 +150,7 @@ def test_layout_saves_leave_the_tracked_cfg_alone(page):
     """nengo-gui saves every layout change (and expanding a network) to
     ``page.filename_cfg``; the first line of each preset ``.cfg`` points it out of
     the repository (docs/gui.md)."""
-    tracked = loader.REPO / f"{page.filename}.cfg"
+    tracked = loader.cfg_path(page.filename, page.settings.backend)
     saved = Path(page.filename_cfg)
     assert saved.resolve() != tracked.resolve()
     assert loader.REPO not in saved.resolve().parents, saved

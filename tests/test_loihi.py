@@ -240,6 +240,40 @@ def test_pc_emulator_gives_the_reference_simulators_labels(mnist_data):
 
 
 @needs_loihi
+def test_pc_demo_model_is_the_evaluated_network_and_runs_on_blank_images(mnist_data):
+    """``networks/mnist_pc_spiking.py``'s Loihi form (`pc_demo_model`) is the
+    network ``nengo-pc evaluate --network pc --backend loihi`` runs
+    (`pc_presentation_network`): on the emulator, same images and calibration, its
+    window readout gives the same label for every image. On blank images (no data)
+    every layer is silent and gets the amplitude of a value of 1 at PC_MAX_RATE,
+    and it still builds and runs."""
+    from nengo_pc.loihi.pc import PC_MAX_RATE, pair_amplitudes
+    from nengo_pc.loihi.pc_running import pc_demo_model, pc_presentation_network, run_pc
+
+    arch, params = _digit_net(mnist_data)
+    test = mnist_data.test.subset(6)
+    steps, calibration = 120, mnist_data.train.images[:500]
+    model = pc_demo_model(arch, params, test.images, np.eye(10)[test.labels],
+                          presentation_time=steps * 0.001, calibration=calibration)
+    with nengo_loihi.Simulator(model, target="sim", progress_bar=False) as sim:
+        sim.run_steps(steps * len(test.images))
+    outputs = model.pc.output(sim).reshape(len(test.images), steps, 10)
+    labels = outputs[:, steps // 2:].mean(axis=1).argmax(1)
+    net = pc_presentation_network(arch, params, test.images,
+                                  pair_amplitudes(arch, params, calibration),
+                                  n_steps=steps)
+    evaluated = run_pc(net, len(test.images), steps)["logits"].argmax(1)
+    np.testing.assert_array_equal(labels, evaluated)
+    assert model.loihi["cores"] == net.loihi["cores"] == 9
+
+    blank = pc_demo_model(softlif_mlp((8,), n_in=16, n_out=3), None, np.zeros((1, 16)),
+                          np.zeros((1, 3)), presentation_time=0.02)
+    assert blank.pc.amplitudes == [1.0 / PC_MAX_RATE] * 2
+    with nengo_loihi.Simulator(blank, target="sim", progress_bar=False) as sim:
+        sim.run_steps(20)
+
+
+@needs_loihi
 def test_gated_pc_network_threshold_is_named_and_the_loihi_form_builds():
     """The PC network made dense (its gates by inhibition) fails nengo-loihi's
     discretisation in 'feedback 1' (the threshold rounds to 0); `check_threshold`

@@ -1,6 +1,7 @@
 """The inputs a networks/ script's model loads at import (nengo_pc.script_inputs)."""
 
 import numpy as np
+import pytest
 
 from nengo_pc import script_inputs
 from nengo_pc.arch import mlp
@@ -64,3 +65,45 @@ def test_image_display_html():
     display = script_inputs.ImageDisplay()
     display(0.0, np.zeros(784))
     assert display._nengo_html_.startswith("<img")  # what nengo-gui's HTMLView reads
+
+
+class _Page:
+    """What nengo-gui puts in a script's globals as ``__page__``."""
+
+    def __init__(self, backend):
+        self.settings = type("Settings", (), {"backend": backend})()
+        self.filename_cfg = "x.py.cfg"
+
+
+def test_script_backend_reads_nengo_gui_then_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv(script_inputs.BACKEND_VARIABLE, raising=False)
+    assert script_inputs.script_backend({}) == "nengo"
+    monkeypatch.setenv(script_inputs.BACKEND_VARIABLE, "nengo_dl")
+    assert script_inputs.script_backend({}) == "nengo_dl"
+    # nengo-gui's --backend wins over the environment
+    script = tmp_path / "x.py"
+    page = _Page("nengo")
+    assert script_inputs.script_backend({"__page__": page, "__file__": str(script)}) \
+        == "nengo"
+    assert page.filename_cfg == "x.py.cfg"
+
+
+def test_script_backend_selects_the_backends_own_layout(tmp_path):
+    script = tmp_path / "x.py"
+    page = _Page("nengo_loihi")
+    # no X.py.nengo_loihi.cfg: nengo-gui's default layout stays
+    assert script_inputs.script_backend({"__page__": page, "__file__": str(script)}) \
+        == "nengo_loihi"
+    assert page.filename_cfg == "x.py.cfg"
+    own = tmp_path / "x.py.nengo_loihi.cfg"
+    own.write_text("")
+    script_inputs.script_backend({"__page__": page, "__file__": str(script)})
+    assert page.filename_cfg == str(own)
+
+
+@pytest.mark.parametrize("value", ["loihi", "no_such_backend_module", "nengo loihi"])
+def test_script_backend_refuses_an_unknown_backend(monkeypatch, value):
+    monkeypatch.setenv(script_inputs.BACKEND_VARIABLE, value)
+    with pytest.raises(ValueError, match=f"{script_inputs.BACKEND_VARIABLE}: "
+                                         f"'{value}' is not an installed Nengo"):
+        script_inputs.script_backend({})

@@ -200,9 +200,9 @@ class LoihiPCNetwork(nengo.Network):
 
     Attributes
     ----------
-    values, errors, activities : list of list of nengo.Ensemble
+    values, errors, activities : tuple of list of nengo.Ensemble
         Indexed by layer l, then chunk (``[]`` where a layer has none).
-    chunks : list of list of ndarray
+    chunks : tuple of list of ndarray
         The units of each chunk of layer l.
     input, input_layer, output_drive, output_probes
     """
@@ -308,6 +308,10 @@ class LoihiPCNetwork(nengo.Network):
                 self.activities.append(activities)
                 self.chunks.append(chunks)
                 pre_chunks, pre_pops = chunks, activities
+            # tuples: nengo-gui names the items of a network's list attributes and
+            # fails on a list of lists (unhashable)
+            self.values, self.errors = tuple(self.values), tuple(self.errors)
+            self.activities, self.chunks = tuple(self.activities), tuple(self.chunks)
             self.output_probes = [nengo.Probe(v.neurons, synapse=None,
                                               label=f"{v.label} spikes")
                                   for v in self.values[-1]]
@@ -323,11 +327,23 @@ class LoihiPCNetwork(nengo.Network):
             parts.append(spikes[..., :m] - spikes[..., m:])
         return np.concatenate(parts, axis=-1)
 
-    def prepare(self, dt=0.001):
+    def connect_output(self, post, synapse):
+        """Connect x_L, decoded from the spikes of ``values[-1]``, to ``post``
+        (``n_out`` dimensions) through ``synapse``."""
+        for units, value in zip(self.chunks[-1], self.values[-1]):
+            nengo.Connection(value.neurons, post[units[0]:units[-1] + 1],
+                             transform=_dense_decode(len(units)), synapse=synapse)
+
+    def prepare(self, dt=0.001, model=None):
         """`check_threshold`, then `nengo_pc.loihi.prepare` this network (one core
-        a chunk); returns what `prepare` returns."""
+        a chunk); returns what `prepare` returns.
+
+        ``model``: the network the simulator will get, if this one is inside it.
+        """
         check_threshold(self, dt)
-        return prepare(self, input_rate=None, dt=dt)
+        if model is not None:
+            set_config(model, self.input_layer, on_chip=False)
+        return prepare(self, input_rate=None, dt=dt, model=model)
 
 
 def scaled_thresholds(net, dt=0.001):

@@ -69,6 +69,63 @@ def pc_presentation_network(arch, params, images, amplitudes, n_steps=PC_STEPS,
     return net
 
 
+def pc_demo_model(arch, params, images, labels, presentation_time=PC_STEPS * 0.001,
+                  calibration=None, dt=0.001, label=None, seed=0):
+    """``networks/mnist_pc_spiking.py``'s ``model`` in the form Loihi runs.
+
+    The script's network -- ``images`` and one-hot ``labels`` shown one after
+    another (`nengo.processes.PresentInput`), the decoded output ``output_values``
+    -- with `LoihiPCNetwork` (mode ``"sweep"``
+    throughout, output free) in place of the `PredictiveCodingNetwork`: what
+    ``nengo --backend nengo_loihi networks/mnist_pc_spiking.py`` runs. Its
+    ``value_l``, ``error_l`` and ``activity_l`` are the first chunk (one core) of
+    each population, ``value_0`` the off-chip input layer; ``pc.target`` shows
+    the label (nothing on the chip reads it: the output is free).
+
+    Parameters
+    ----------
+    arch, params
+        A dense ``"lif"`` network; ``params`` None: untrained
+        (`nengo_pc.params.init_params`).
+    images, labels : ndarray
+        ``(n, n_in)`` and ``(n, n_out)``.
+    presentation_time : float
+        Seconds per image.
+    calibration : ndarray, optional
+        Images setting the pair amplitudes (`pair_amplitudes`); default ``images``.
+        A layer silent on them (blank images) gets the amplitude of a value of 1
+        at `PC_MAX_RATE`.
+    """
+    from nengo_pc.params import init_params
+
+    params = init_params(arch, seed) if params is None else params
+    calibration = images if calibration is None else calibration
+    amplitudes = [a if a > 0 else 1.0 / PC_MAX_RATE
+                  for a in pair_amplitudes(arch, params, calibration)]
+    model = nengo.Network(label=label, seed=seed)
+    with model:
+        model.pc = LoihiPCNetwork(arch, params, amplitudes, dt=dt, seed=seed,
+                                  label="spiking predictive coding (Loihi form)")
+        model.pc.input.output = nengo.processes.PresentInput(
+            np.asarray(images, dtype=float), presentation_time)
+        model.images = model.pc.input
+        model.labels = nengo.Node(nengo.processes.PresentInput(labels, presentation_time),
+                                  label="label")
+        with model.pc:
+            model.pc.target = nengo.Node(size_in=arch.sizes[-1], label="target")
+        nengo.Connection(model.labels, model.pc.target, synapse=None)
+        model.value_0 = model.pc.input_layer
+        for l in range(1, arch.n_layers + 1):
+            setattr(model, f"value_{l}", model.pc.values[l][0])
+            setattr(model, f"error_{l}", model.pc.errors[l][0])
+            if model.pc.activities[l]:
+                setattr(model, f"activity_{l}", model.pc.activities[l][0])
+        model.output_values = nengo.Node(size_in=arch.sizes[-1], label="output values")
+        model.pc.connect_output(model.output_values, nengo.Lowpass(model.pc.tau))
+    model.loihi = model.pc.prepare(dt, model=model)
+    return model
+
+
 def run_pc(net, n_images, n_steps=PC_STEPS, dt=0.001, simulator="loihi", seed=0):
     """Run a `pc_presentation_network` and classify each image.
 

@@ -29,6 +29,24 @@ def network_scripts():
     return sorted(p.relative_to(REPO) for p in (REPO / "networks").glob("*.py"))
 
 
+#: The scripts that build a network nengo-loihi runs with ``--backend nengo_loihi``
+#: (``mnist_pc.py`` is rate mode: it stops with a message instead).
+LOIHI_SCRIPTS = [p for p in network_scripts() if p.stem != "mnist_pc"]
+
+
+def backends():
+    """``(script, backend)`` pairs to open: every script with Nengo, the
+    `LOIHI_SCRIPTS` with nengo-loihi as well."""
+    return ([(p, "nengo") for p in network_scripts()]
+            + [(p, "nengo_loihi") for p in LOIHI_SCRIPTS])
+
+
+def pair_id(pair):
+    """Test id of a ``(script, backend)`` pair: ``mnist_pc``, ``mnist_pc_spiking-loihi``."""
+    script, backend = pair
+    return script.stem + ("" if backend == "nengo" else "-" + backend.replace("nengo_", ""))
+
+
 class _GuiStandIn:
     """The three attributes of `nengo_gui.gui.BaseGUI` that `Page` uses."""
 
@@ -55,14 +73,17 @@ def _cwd_and_stdout(path):
         os.chdir(old_cwd)
 
 
-def load_page(script):
-    """Build nengo-gui's `Page` for ``script`` as ``nengo script`` would.
+def load_page(script, backend="nengo"):
+    """Build nengo-gui's `Page` for ``script`` as ``nengo --backend BACKEND script``
+    would.
 
     Parameters
     ----------
     script : str or Path
         The script, relative to the repository (the working directory of a user who
         runs ``nengo networks/X.py``).
+    backend : str
+        nengo-gui's ``--backend``.
 
     Returns
     -------
@@ -76,21 +97,33 @@ def load_page(script):
 
     with _cwd_and_stdout(REPO):
         page = nengo_gui.page.Page(_GuiStandIn(str(script)), str(script),
-                                   nengo_gui.page.PageSettings())
+                                   nengo_gui.page.PageSettings(backend=backend))
         # Page starts a thread that only steps a simulator once the browser asks
         # for one; end it
         page.finished = True
     return page
 
 
-def exec_script(script):
+class _PageStandIn:
+    """What a script sees of nengo-gui's page (``__page__``): its settings."""
+
+    def __init__(self, backend):
+        import nengo_gui.page  # pylint: disable=import-error
+
+        self.settings = nengo_gui.page.PageSettings(backend=backend)
+        self.filename_cfg = None
+
+
+def exec_script(script, backend="nengo"):
     """The namespace of ``script`` executed as `Page.execute` does (nengo-gui's
-    `ExecutionEnvironment`, ``__file__`` set, ``__name__`` not ``"__main__"``),
-    for checks that must not depend on the rest of the page loading."""
+    `ExecutionEnvironment`, ``__file__`` and ``__page__`` set, ``__name__`` not
+    ``"__main__"``), for checks that must not depend on the rest of the page
+    loading."""
     import nengo_gui  # pylint: disable=import-error
     import nengo_gui.exec_env  # pylint: disable=import-error
 
-    namespace = {"nengo_gui": nengo_gui, "__file__": str(script)}
+    namespace = {"nengo_gui": nengo_gui, "__file__": str(script),
+                 "__page__": _PageStandIn(backend)}
     code = (REPO / script).read_text()
     with _cwd_and_stdout(REPO):
         with nengo_gui.exec_env.ExecutionEnvironment(str(script)):
@@ -99,9 +132,17 @@ def exec_script(script):
     return namespace
 
 
-def cfg_lines(script):
-    """The lines of ``script``'s ``.cfg`` (empty if it has none)."""
-    path = REPO / f"{script}.cfg"
+def cfg_path(script, backend="nengo"):
+    """The layout nengo-gui loads for ``script`` with ``backend``: ``X.py.cfg``, or
+    the backend's own ``X.py.<backend>.cfg`` where there is one
+    (`nengo_pc.script_inputs.script_backend`)."""
+    own = REPO / f"{script}.{backend}.cfg"
+    return own if backend != "nengo" and own.exists() else REPO / f"{script}.cfg"
+
+
+def cfg_lines(script, backend="nengo"):
+    """The lines of ``script``'s layout with ``backend`` (empty if it has none)."""
+    path = cfg_path(script, backend)
     return path.read_text().splitlines() if path.exists() else []
 
 

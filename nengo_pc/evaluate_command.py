@@ -236,15 +236,16 @@ def _evaluate_pc_loihi(args, arch, params, split, batch_size, train_images):
 
 def _pc_spiking_backend(args):
     """The spiking PC network's backend: ``--backend`` (nengo_dl or tensorflow), by
-    default tensorflow where it runs the network (mode sweep throughout, constant
-    input: the same outputs as NengoDL, faster; docs/performance.md), else nengo_dl."""
+    default `~nengo_pc.networks.spiking.default_spiking_backend`."""
+    from nengo_pc.networks.spiking import default_spiking_backend
+
     if args.backend is not None:
         if args.backend not in ("nengo_dl", "tensorflow"):
             raise UsageError(f"--backend: the PC network runs spiking on nengo_dl, "
                              f"tensorflow or loihi, not {args.backend}")
         return args.backend
-    free = args.sweep_time is not None and args.sweep_time < (args.duration or 0.2)
-    return "nengo_dl" if free or args.input_coding == "poisson" else "tensorflow"
+    return default_spiking_backend(args.sweep_time, args.duration or 0.2,
+                                   args.input_coding or "constant")
 
 
 def _evaluate_pc(args, arch, params, split, batch_size):

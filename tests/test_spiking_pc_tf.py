@@ -96,3 +96,15 @@ def test_runner_refuses_networks_it_does_not_run():
         net = PredictiveCodingNetwork(arch, params, seed=0, **options)
         with pytest.raises(ValueError, match=f"^net: .*{message}"):
             SweepInference(net, params, 10, 0.001, {}, [])
+
+
+@pytest.mark.parametrize("options, backend", [
+    ({}, "tensorflow"), ({"sweep_time": 0.1}, "tensorflow"),
+    ({"sweep_time": 0.05}, "nengo_dl"), ({"input_coding": "poisson"}, "nengo_dl")])
+def test_default_backend_is_tensorflow_where_it_runs_the_network(options, backend):
+    from nengo_pc.networks.spiking import spiking_inference
+
+    arch, params, images = _problem("lif")
+    run = spiking_inference(arch, params, images[:2], duration=0.1, batch_size=2,
+                            **options)
+    assert run["backend"] == backend

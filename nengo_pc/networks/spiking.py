@@ -191,6 +191,15 @@ def inference_energy(synops, neuron_updates):
 SPIKING_PC_BACKENDS = ("nengo_dl", "tensorflow")
 
 
+def default_spiking_backend(sweep_time, duration, input_coding):
+    """The backend `spiking_inference` uses unless told: ``"tensorflow"`` where it
+    runs the network -- mode ``"sweep"`` for the whole presentation (``sweep_time``
+    None or >= ``duration``) and constant input; the same outputs as NengoDL, 3.7
+    times as fast (docs/performance.md) -- else ``"nengo_dl"``."""
+    free = sweep_time is not None and sweep_time < duration
+    return "nengo_dl" if free or input_coding != "constant" else "tensorflow"
+
+
 def inference_network(arch, params, *, duration, sweep_time, dt=0.001, tau=VALUE_TAU,
                       synapse=SPIKING_SYNAPSE[0], synapse_tau=SPIKING_SYNAPSE[1],
                       pair_amplitude=PAIR_AMPLITUDE, input_coding="constant",
@@ -271,7 +280,7 @@ def spiking_inference(arch, params, images, *, duration=0.2, sweep_time=None, dt
                       tau=VALUE_TAU, synapse=SPIKING_SYNAPSE[0],
                       synapse_tau=SPIKING_SYNAPSE[1], pair_amplitude=PAIR_AMPLITUDE,
                       input_coding="constant", record_states=False, batch_size=100, seed=0,
-                      progress=False, backend="nengo_dl", chunk=None):
+                      progress=False, backend=None, chunk=None):
     """Run the spiking PC network on every image (output free), recording over time.
 
     Every image is shown from rest for ``round(duration / dt)`` steps; the network is
@@ -321,12 +330,13 @@ def spiking_inference(arch, params, images, *, duration=0.2, sweep_time=None, dt
         Network and simulator seed.
     progress : bool
         One line per simulator call on stderr.
-    backend : str
-        ``"nengo_dl"`` (default): `nengo_dl.Simulator`, minibatches of
-        ``batch_size``; ``"tensorflow"``: the same network in plain TensorFlow,
-        layer by layer over the presentation
-        (`nengo_pc.networks.spiking_pc_tf.SweepInference`; mode ``"sweep"``
-        throughout and constant input only; ``docs/performance.md``).
+    backend : str, optional
+        ``"nengo_dl"``: `nengo_dl.Simulator`, minibatches of ``batch_size``;
+        ``"tensorflow"``: the same network in plain TensorFlow, layer by layer over
+        the presentation (`nengo_pc.networks.spiking_pc_tf.SweepInference`; mode
+        ``"sweep"`` throughout and constant input only; ``docs/performance.md``).
+        Default `default_spiking_backend`: ``"tensorflow"`` where it runs the
+        network, else ``"nengo_dl"``.
     chunk : int, optional
         Images per compiled call of the ``"tensorflow"`` backend (default
         `nengo_pc.networks.spiking_pc_tf.DEFAULT_CHUNK`); ``batch_size`` is then
@@ -362,6 +372,8 @@ def spiking_inference(arch, params, images, *, duration=0.2, sweep_time=None, dt
         )
     batch_size = check_int("batch_size", batch_size, 1)
     n_steps = max(1, int(round(duration / dt)))
+    if backend is None:
+        backend = default_spiking_backend(sweep_time, duration, input_coding)
     if backend not in SPIKING_PC_BACKENDS:
         raise ValueError(f"backend: {backend!r} is not one of "
                          f"{', '.join(SPIKING_PC_BACKENDS)}")

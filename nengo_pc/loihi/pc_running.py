@@ -75,9 +75,10 @@ def pc_demo_model(arch, params, images, labels, presentation_time=PC_STEPS * 0.0
 
     The script's network -- ``images`` and one-hot ``labels`` shown one after
     another (`nengo.processes.PresentInput`), the decoded output ``output_values``
-    -- with `LoihiPCNetwork` (mode ``"sweep"``
-    throughout, output free) in place of the `PredictiveCodingNetwork`: what
-    ``nengo --backend nengo_loihi networks/mnist_pc_spiking.py`` runs. Its
+    -- with `LoihiPCNetwork` (mode ``"sweep"`` throughout, output free) in place
+    of the `PredictiveCodingNetwork`: what ``nengo --backend nengo_loihi
+    networks/mnist_pc_spiking.py`` runs (the script adds the image display and
+    the probes). Its
     ``value_l``, ``error_l`` and ``activity_l`` are the first chunk (one core) of
     each population, ``value_0`` the off-chip input layer; ``pc.target`` shows
     the label (nothing on the chip reads it: the output is free).

@@ -123,8 +123,8 @@ def tf_profile(run, data, batch_size, first, n, steps):
                 if name == "ExecutorState::Process":
                     executor_ps += event.duration_ps
                     continue
-                if ":" not in name:
-                    continue
+                if ":" not in name or "::" in name:
+                    continue  # executor bookkeeping, not an operation
                 path, op_type = name.rsplit(":", 1)
                 match = re.search(r"iteration_0/([A-Za-z]+)", path)
                 builder = match.group(1) if match else "outside the step"
@@ -163,7 +163,7 @@ def main(argv=None):
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
 
-    import nengo_pc  # pylint: disable=import-outside-toplevel,unused-import
+    import nengo_pc  # pylint: disable=import-outside-toplevel
     from nengo_pc.data import load_dataset  # pylint: disable=C0415
     from nengo_pc.results import make_record, write_json_atomic  # pylint: disable=C0415
     from nengo_pc.tf_startup import import_tensorflow_quietly  # pylint: disable=C0415
@@ -219,6 +219,7 @@ def main(argv=None):
     record = make_record(
         "benchmark",
         config={"benchmark": "online_profile", "settings": settings,
+                "nengo_pc": os.path.dirname(nengo_pc.__file__),
                 "calls": args.calls, "profile_calls": args.profile_calls,
                 "batch_sizes": args.batch_sizes, "batch_calls": args.batch_calls,
                 "command": " ".join(["python", "benchmarks/online_profile.py"]

@@ -131,7 +131,9 @@ def learning_network(arch, params, *, spiking, learning_rate, pre_synapse, tau,
     net : PredictiveCodingNetwork
         With attributes ``learning_gate`` (the gate Node, size 1), ``images`` and
         ``targets`` (the Nodes NengoDL feeds), ``online_output`` (a Probe of the
-        decoded output, every step) and ``network_kind``.
+        decoded output, every step) and ``network_kind``; its only probe is
+        ``online_output`` (``value_probes``, ``error_probes`` and ``output_probe``
+        are None).
     """
     import nengo_dl  # pylint: disable=import-outside-toplevel
     from nengo_dl import graph_optimizer  # pylint: disable=import-outside-toplevel
@@ -172,6 +174,14 @@ def learning_network(arch, params, *, spiking, learning_rate, pre_synapse, tau,
                                  size_in=n_pre + 1, decode_pre=True, gated=True),
                          pre, -scale * decoder, pre_synapse, net.learning_gate)
         net.online_output = nengo.Probe(net.output, synapse=None, label="online output")
+        # the network's decoded value and error probes are not read here, and
+        # NengoDL computes every probe every step (a decoder product and a filter
+        # each): online learning reads online_output only. Probes are seeded last
+        # (nengo.builder.network.seed_network), so no other seed changes.
+        for probe in net.value_probes[1:] + net.error_probes[1:]:
+            net.probes.remove(probe)
+        net.value_probes = net.error_probes = [None] * (n_layers + 1)
+        net.output_probe = None
         nengo_dl.configure_settings(
             # the learned weights are state shared by the minibatch (module docstring)
             stateful=True,

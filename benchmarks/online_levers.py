@@ -97,6 +97,7 @@ if simulator_options:  # OnlineSimulator makes the simulator: give it these too
     class Simulator(nengo_dl.Simulator):
         def __init__(self, *a, **kw):
             super().__init__(*a, **{**kw, **simulator_options})
+    Simulator.__module__ = nengo_dl.Simulator.__module__  # params_from tests it
     nengo_dl.Simulator = Simulator
 t1 = time.perf_counter()
 run = OnlineSimulator(net, presentation, B, dt=s["dt"], seed=s["seed"],

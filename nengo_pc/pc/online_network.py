@@ -275,7 +275,27 @@ class OnlineSimulator:
                 return {name: saved[name] for name in saved.files}
 
     def restore(self, state):
-        """Set the simulator's state to ``state`` (from `state`, same network)."""
+        """Set the simulator's state to ``state`` (from `state`, same network).
+
+        Raises
+        ------
+        ValueError
+            Naming ``resume``, if ``state`` does not have this simulator's arrays
+            (another network, or one built by a version of `learning_network` with
+            other signals: the learning network lost its unread probes in
+            session 11).
+        """
+        ours = {name: value.shape for name, value in self.state().items()}
+        theirs = {name: np.shape(value) for name, value in state.items()}
+        if ours != theirs:
+            differ = sorted(set(ours) ^ set(theirs)
+                            | {k for k in set(ours) & set(theirs) if ours[k] != theirs[k]})
+            raise ValueError(
+                f"resume: the checkpoint's simulator state does not fit this network "
+                f"({len(theirs)} arrays, this network {len(ours)}; first difference: "
+                f"{differ[0]} {theirs.get(differ[0])} against {ours.get(differ[0])}); "
+                f"it was written by another network or another version of the online "
+                f"learning network")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "state"
             np.savez(str(path) + ".npz", **state)

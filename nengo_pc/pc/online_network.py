@@ -49,7 +49,6 @@ from nengo_pc.networks.feedforward import as_synapse
 from nengo_pc.networks.inference import data_nodes
 from nengo_pc.networks.learning import LocalPC, share_learned_weights
 from nengo_pc.networks.pairs import pair_decoder
-from nengo_pc.pc.online_graph import transpose_free_products
 from nengo_pc.pc.online_schedule import poisson_input
 from nengo_pc.training.config import require_positive
 
@@ -187,9 +186,7 @@ def learning_network(arch, params, *, spiking, learning_rate, pre_synapse, tau,
             # the learned weights are state shared by the minibatch (module docstring)
             stateful=True,
             simplifications=(share_learned_weights,)
-            + tuple(graph_optimizer.default_simplifications)
-            # the same products without NengoDL's transposes (nengo_pc.pc.online_graph)
-            + (transpose_free_products,),
+            + tuple(graph_optimizer.default_simplifications),
             keep_history=False,
             # operator merging makes this network many times slower (see
             # nengo_pc.networks.inference.configure_inference)

@@ -48,7 +48,7 @@ import numpy as np
 from nengo_pc.networks.feedforward import as_synapse
 from nengo_pc.networks.inference import data_nodes
 from nengo_pc.networks.learning import LocalPC, share_learned_weights
-from nengo_pc.networks.pairs import pair_decoder
+from nengo_pc.networks.pairs import decode
 from nengo_pc.pc.online_schedule import poisson_input
 from nengo_pc.training.config import require_positive
 
@@ -156,23 +156,25 @@ def learning_network(arch, params, *, spiking, learning_rate, pre_synapse, tau,
             n, n_pre = sizes[l], sizes[l - 1]
             pairs_pre = net.activities[l - 1] is None
             hidden = 1.0 / gamma if l < n_layers else 1.0  # e~_l = e_l / gamma
-            for conn, filt, decode in (
+            for conn, filt, decode_pre in (
                     (net.prediction_connections[l], pre_synapse, pairs_pre),
                     (net.bias_connections[l], None, False)):
                 add_rule(conn, LocalPC(learning_rate, pre_synapse=filt, size_in=n + 1,
-                                       decode_pre=decode, gated=True),
-                         net.errors[l].neurons, hidden * pair_decoder(n), net.synapse,
+                                       decode_pre=decode_pre, gated=True),
+                         net.errors[l].neurons, decode(n, hidden), net.synapse,
                          net.learning_gate)
             if feedback == "transpose" and net.feedback_connections[l] is not None:
                 # its error input is the activity a_{l-1} at its target, scaled as
                 # the feedback carries e_l: B_l learns what W_l learns
                 scale = gamma if l == n_layers else hidden
                 pre = net.prediction_connections[l].pre_obj
-                decoder = pair_decoder(n_pre) if pairs_pre else np.eye(n_pre)
+                # a sparse pair decoder or a scalar: NengoDL makes a dense
+                # matrix a product per step (docs/performance.md)
+                error = decode(n_pre, -scale) if pairs_pre else -scale
                 add_rule(net.feedback_connections[l],
                          LocalPC(learning_rate, pre_synapse=net.synapse,
                                  size_in=n_pre + 1, decode_pre=True, gated=True),
-                         pre, -scale * decoder, pre_synapse, net.learning_gate)
+                         pre, error, pre_synapse, net.learning_gate)
         net.online_output = nengo.Probe(net.output, synapse=None, label="online output")
         # the network's decoded value and error probes are not read here, and
         # NengoDL computes every probe every step (a decoder product and a filter

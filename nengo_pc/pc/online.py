@@ -87,7 +87,8 @@ the same learning (test accuracy after 400 images 50.4% and 52.4% against 50.2% 
 docs/performance.md "Where online learning's time goes"): not in the rules (7% of
 the operations' time) but in NengoDL's ~150 operators per simulated step, a fixed
 cost per step whatever the batch; the learning network therefore computes no
-probe it does not read (1.2x, the same numbers).
+probe it does not read and feeds the rules their errors through sparse pair
+decoders, not dense matrices (1.5x together, the same numbers).
 
 **The run is the training loop's.** `train_online` is `nengo_pc.training.train`
 with rule ``pc-online`` on the ``simulated`` backend

@@ -94,7 +94,8 @@ def run_dataset(args, name):
         "benchmark",
         config={"benchmark": "spiking_pc_online", "dataset": name,
                 "architecture": arch.to_dict(), "online": result.config,
-                "n_test": len(test), "target_test_accuracy": 0.97},
+                "n_test": len(test), "target_test_accuracy": 0.97,
+                "intra_op_threads": args.intra_op_threads},
         seed=args.seed, metrics=metrics,
         seconds={"build": result.build_seconds, "train": result.train_seconds,
                  "evaluate": result.eval_seconds},
@@ -152,6 +153,9 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=None,
                         help="JSON record path; '{dataset}' is replaced by the data set")
+    parser.add_argument("--intra-op-threads", type=cli.positive_int, default=None,
+                        help="TensorFlow's intra-op threads (1 took 1.5x less CPU time "
+                             "for the same numbers, docs/performance.md)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     if args.resume and args.checkpoint is None:
@@ -166,6 +170,18 @@ def main(argv=None):
                                                     args.activation == "lif")):
             if value:
                 parser.error(f"{flag}: not with --vectorised (it simulates no network)")
+    if args.intra_op_threads is not None:
+        from nengo_pc.tf_startup import import_tensorflow_quietly
+
+        threading = import_tensorflow_quietly().config.threading
+        # before TensorFlow runs its first operation (it cannot change afterwards)
+        try:
+            threading.set_intra_op_parallelism_threads(args.intra_op_threads)
+        except RuntimeError:
+            if threading.get_intra_op_parallelism_threads() != args.intra_op_threads:
+                parser.error("--intra-op-threads: TensorFlow is already running in "
+                             "this process; set TF_NUM_INTRAOP_THREADS before it "
+                             "starts instead")
     records = []
     for name in args.datasets:
         record = run_dataset(args, name)

@@ -107,3 +107,28 @@ def test_stateless_evaluation_changes_nothing():
     for key in state:
         np.testing.assert_array_equal(state[key], after[key])
     assert MODES["free"] == tuple(np.zeros(3))
+
+
+def test_only_the_online_output_is_probed_and_a_foreign_state_is_refused():
+    params = init_params(ARCH, seed=3)
+    net = learning_network(ARCH, params, **SETTINGS)
+    # NengoDL computes every probe every step: the network keeps only what online
+    # learning reads
+    assert net.all_probes == [net.online_output]
+    assert net.value_probes == net.error_probes == [None] * (ARCH.n_layers + 1)
+    run = OnlineSimulator(net, _presentation(), 2, dt=DT, seed=0,
+                          input_coding="constant", max_rate=500.0)
+    wider = mlp((7,), "relu", n_in=6, n_out=3)
+    other = OnlineSimulator(learning_network(wider, init_params(wider, seed=3),
+                                             **SETTINGS),
+                            _presentation(), 2, dt=DT, seed=0,
+                            input_coding="constant", max_rate=500.0)
+    try:
+        foreign = other.state()
+        with pytest.raises(ValueError, match="^resume: the checkpoint's simulator "
+                                             "state does not fit this network"):
+            run.restore(foreign)
+        run.restore(run.state())  # its own state fits
+    finally:
+        run.close()
+        other.close()

@@ -83,8 +83,12 @@ in one run (``benchmarks/online_speed.py``, ``results/online_speed.json``: relu
 machine at load average 13-18, so only the ratio means something): 0.83x its
 images/s in rate mode and 0.81x spiking (14.7 and 15.3 against 17.8 and 18.8), with
 the same learning (test accuracy after 400 images 50.4% and 52.4% against 50.2% and
-52.8%). The remaining cost is the rules' own work every step: the gated product
-(only while the window is open), the trace, and Nengo's ``weights += delta``.
+52.8%). Where the time goes now (``benchmarks/online_profile.py``,
+docs/performance.md "Where online learning's time goes"): not in the rules (7% of
+the operations' time) but in NengoDL's ~150 operators per simulated step, a fixed
+cost per step whatever the batch; the learning network therefore computes no
+probe it does not read and feeds the rules their errors through sparse pair
+decoders, not dense matrices (1.5x together, the same numbers).
 
 **The run is the training loop's.** `train_online` is `nengo_pc.training.train`
 with rule ``pc-online`` on the ``simulated`` backend

@@ -48,7 +48,7 @@ import numpy as np
 from nengo_pc.networks.feedforward import as_synapse
 from nengo_pc.networks.inference import data_nodes
 from nengo_pc.networks.learning import LocalPC, share_learned_weights
-from nengo_pc.networks.pairs import pair_decoder
+from nengo_pc.networks.pairs import decode
 from nengo_pc.pc.online_schedule import poisson_input
 from nengo_pc.training.config import require_positive
 
@@ -131,7 +131,9 @@ def learning_network(arch, params, *, spiking, learning_rate, pre_synapse, tau,
     net : PredictiveCodingNetwork
         With attributes ``learning_gate`` (the gate Node, size 1), ``images`` and
         ``targets`` (the Nodes NengoDL feeds), ``online_output`` (a Probe of the
-        decoded output, every step) and ``network_kind``.
+        decoded output, every step) and ``network_kind``; its only probe is
+        ``online_output`` (``value_probes``, ``error_probes`` and ``output_probe``
+        are None).
     """
     import nengo_dl  # pylint: disable=import-outside-toplevel
     from nengo_dl import graph_optimizer  # pylint: disable=import-outside-toplevel
@@ -154,24 +156,34 @@ def learning_network(arch, params, *, spiking, learning_rate, pre_synapse, tau,
             n, n_pre = sizes[l], sizes[l - 1]
             pairs_pre = net.activities[l - 1] is None
             hidden = 1.0 / gamma if l < n_layers else 1.0  # e~_l = e_l / gamma
-            for conn, filt, decode in (
+            for conn, filt, decode_pre in (
                     (net.prediction_connections[l], pre_synapse, pairs_pre),
                     (net.bias_connections[l], None, False)):
                 add_rule(conn, LocalPC(learning_rate, pre_synapse=filt, size_in=n + 1,
-                                       decode_pre=decode, gated=True),
-                         net.errors[l].neurons, hidden * pair_decoder(n), net.synapse,
+                                       decode_pre=decode_pre, gated=True),
+                         net.errors[l].neurons, decode(n, hidden), net.synapse,
                          net.learning_gate)
             if feedback == "transpose" and net.feedback_connections[l] is not None:
                 # its error input is the activity a_{l-1} at its target, scaled as
                 # the feedback carries e_l: B_l learns what W_l learns
                 scale = gamma if l == n_layers else hidden
                 pre = net.prediction_connections[l].pre_obj
-                decoder = pair_decoder(n_pre) if pairs_pre else np.eye(n_pre)
+                # a sparse pair decoder or a scalar: NengoDL makes a dense
+                # matrix a product per step (docs/performance.md)
+                error = decode(n_pre, -scale) if pairs_pre else -scale
                 add_rule(net.feedback_connections[l],
                          LocalPC(learning_rate, pre_synapse=net.synapse,
                                  size_in=n_pre + 1, decode_pre=True, gated=True),
-                         pre, -scale * decoder, pre_synapse, net.learning_gate)
+                         pre, error, pre_synapse, net.learning_gate)
         net.online_output = nengo.Probe(net.output, synapse=None, label="online output")
+        # the network's decoded value and error probes are not read here, and
+        # NengoDL computes every probe every step (a decoder product and a filter
+        # each): online learning reads online_output only. Probes are seeded last
+        # (nengo.builder.network.seed_network), so no other seed changes.
+        for probe in net.value_probes[1:] + net.error_probes[1:]:
+            net.probes.remove(probe)
+        net.value_probes = net.error_probes = [None] * (n_layers + 1)
+        net.output_probe = None
         nengo_dl.configure_settings(
             # the learned weights are state shared by the minibatch (module docstring)
             stateful=True,
@@ -265,7 +277,27 @@ class OnlineSimulator:
                 return {name: saved[name] for name in saved.files}
 
     def restore(self, state):
-        """Set the simulator's state to ``state`` (from `state`, same network)."""
+        """Set the simulator's state to ``state`` (from `state`, same network).
+
+        Raises
+        ------
+        ValueError
+            Naming ``resume``, if ``state`` does not have this simulator's arrays
+            (another network, or one built by a version of `learning_network` with
+            other signals: the learning network lost its unread probes in
+            session 11).
+        """
+        ours = {name: value.shape for name, value in self.state().items()}
+        theirs = {name: np.shape(value) for name, value in state.items()}
+        if ours != theirs:
+            differ = sorted(set(ours) ^ set(theirs)
+                            | {k for k in set(ours) & set(theirs) if ours[k] != theirs[k]})
+            raise ValueError(
+                f"resume: the checkpoint's simulator state does not fit this network "
+                f"({len(theirs)} arrays, this network {len(ours)}; first difference: "
+                f"{differ[0]} {theirs.get(differ[0])} against {ours.get(differ[0])}); "
+                f"it was written by another network or another version of the online "
+                f"learning network")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "state"
             np.savez(str(path) + ".npz", **state)

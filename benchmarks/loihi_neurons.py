@@ -80,7 +80,10 @@ def run(args):
             return {"logits": pc_logits(arch, params, amplitudes, images,
                                         spec["n_steps"], neurons == "loihi", chunk,
                                         args.batch_size if chunk == 1 else
-                                        -(-len(images) // chunk), args.seed)}
+                                        -(-len(images) // chunk), args.seed,
+                                        progress=True)}
+
+        rates = {}
     else:
         from nengo_pc.networks.presentation import Presentation
 
@@ -94,7 +97,10 @@ def run(args):
         def logits(images, neurons, chunk=1):
             return feedforward_logits(arch, params, images, presentation,
                                       neurons == "loihi", batch_size=args.batch_size,
-                                      seed=args.seed)
+                                      seed=args.seed, progress=True)
+
+        # rate mode on the full test set: the exact LIF curve and Loihi's
+        rates = _rate_accuracy(arch, params, test)
 
     # resumable, one run at a time: finished runs are kept beside the record
     partial = args.out + ".partial.json"
@@ -124,7 +130,7 @@ def run(args):
     with open(spec["record"]) as f:
         emulator = json.load(f)["metrics"]["emulator"]
     metrics = {"emulator_on_subset": {k: emulator[k] for k in
-                                      ("accuracy", "correct", "n", "ci95")}}
+                                      ("accuracy", "correct", "n", "ci95")}, **rates}
     preds = {}
     for name, run_ in done.items():
         pred = np.asarray(run_["logits"]).argmax(1)
@@ -132,12 +138,14 @@ def run(args):
         m = len(pred)
         entry = {"seconds": run_["seconds"], "images_per_second": m / run_["seconds"],
                  "load_after": run_["load_after"]}
+        # "full": the whole test set; "all": the first n_images of it
+        whole_set = "full" if n == len(test) else "all"
         if m == n:
-            entry["full"] = accuracy_with_interval(pred, y)
+            entry[whole_set] = accuracy_with_interval(pred, y)
         entry["subset"] = accuracy_with_interval(pred[:subset], y[:subset])
         if "logits_whole_window" in run_:
             whole = np.asarray(run_["logits_whole_window"]).argmax(1)
-            entry["full_whole_window"] = accuracy_with_interval(whole, y)
+            entry[f"{whole_set}_whole_window"] = accuracy_with_interval(whole, y)
         metrics[name] = entry
     for a, b in (("exact", "loihi"), ("exact_continuous", "loihi_continuous")):
         if a in preds and b in preds:
@@ -154,6 +162,22 @@ def run(args):
                          note="NengoDL, float weights; the emulator's figures are "
                               "copied from emulator_record")
     return record, partial
+
+
+def _rate_accuracy(arch, params, test):
+    """Rate mode (`nengo_pc.rates.forward`) on ``test`` through the exact LIF curve
+    and through Loihi's (`nengo_pc.loihi.dl.loihi_rate_curve`)."""
+    from nengo_pc.loihi.dl import loihi_rate_curve
+    from nengo_pc.rates import forward
+
+    out = {}
+    for name, curve in (("exact_rate", None), ("loihi_rate", loihi_rate_curve(arch.lif))):
+        pred = np.concatenate([
+            forward(arch, params, test.images[i:i + 500], activation=curve).argmax(1)
+            for i in range(0, len(test), 500)])
+        out[name] = {"full": accuracy_with_interval(pred, test.labels)}
+        _log(f"{name}: {out[name]['full']['accuracy']:.4f}")
+    return out
 
 
 def _fine_tune(args, arch, params, config, load):

@@ -15,6 +15,7 @@ continuous presentation). Each minibatch item starts from rest (voltages 0), or,
 with ``chunk``, shows ``chunk`` images one after another as the emulator does.
 """
 
+import sys
 import warnings
 
 import numpy as np
@@ -63,8 +64,25 @@ def loihi_relu(amplitude):
     return LoihiSpikingRectifiedLinear(amplitude=amplitude)
 
 
+def loihi_rate_curve(lif, dt=0.001):
+    """Loihi's LIF rate curve of input current ``j`` (gain 1, bias 0), times
+    ``lif.amplitude``: ``nengo_loihi.neurons.loihi_lif_rates`` (whole-step
+    inter-spike intervals), for `nengo_pc.rates.forward`'s ``activation``."""
+    import nengo
+    from nengo_loihi.neurons import loihi_lif_rates
+
+    neuron = nengo.LIF(tau_rc=lif.tau_rc, tau_ref=lif.tau_ref)
+
+    def curve(j):
+        j = np.asarray(j, dtype=np.float64)
+        rates = loihi_lif_rates(neuron, j.reshape(-1), 1.0, 0.0, dt).reshape(j.shape)
+        return rates * lif.amplitude
+
+    return curve
+
+
 def run_batches(net, images, n_steps, probes, batch_size=100, chunk=1, dt=0.001,
-                seed=0):
+                seed=0, progress=False):
     """Run ``net`` in NengoDL on ``images``, ``n_steps`` each, from rest.
 
     Each minibatch item shows ``chunk`` consecutive images one after another
@@ -103,11 +121,14 @@ def run_batches(net, images, n_steps, probes, batch_size=100, chunk=1, dt=0.001,
             out = sim.predict_on_batch({net.input: x})
             for k, probe in enumerate(probes):
                 outs[k].append(out[probe][:m].reshape(m * chunk, n_steps, -1))
+            if progress:
+                print(f"NengoDL: {min(start + m, len(items)) * chunk}/{n} images",
+                      file=sys.stderr, flush=True)
     return [np.concatenate(o)[:n] for o in outs]
 
 
 def feedforward_logits(arch, params, images, presentation, loihi_neurons=False,
-                       input_rate=INPUT_RATE, batch_size=100, seed=0):
+                       input_rate=INPUT_RATE, batch_size=100, seed=0, progress=False):
     """The Loihi-prepared soft-LIF network in NengoDL, each image from rest.
 
     `nengo_pc.loihi.presentation_network` (off-chip input layer, Lowpass or no
@@ -130,14 +151,14 @@ def feedforward_logits(arch, params, images, presentation, loihi_neurons=False,
                                    input_rate, neuron_type=loihi_lif if loihi_neurons
                                    else None, probe_spikes=False, seed=seed)
     (out,) = run_batches(net, images, presentation.n_steps, [net.probe], batch_size,
-                         dt=presentation.dt, seed=seed)
+                         dt=presentation.dt, seed=seed, progress=progress)
     skip = settle_steps(presentation, arch.n_layers)
     return {"logits": presentation.read(out[:, skip:]),
             "logits_whole_window": presentation.read(out)}
 
 
 def pc_logits(arch, params, amplitudes, images, n_steps, loihi_neurons=False, chunk=1,
-              batch_size=100, seed=0, **network_options):
+              batch_size=100, seed=0, progress=False, **network_options):
     """Window-readout logits of `nengo_pc.loihi.pc.LoihiPCNetwork` in NengoDL.
 
     Parameters
@@ -166,7 +187,7 @@ def pc_logits(arch, params, amplitudes, images, n_steps, loihi_neurons=False, ch
         warnings.simplefilter("ignore")
         net = LoihiPCNetwork(arch, params, amplitudes, seed=seed, **network_options)
     outs = run_batches(net, images, n_steps, net.output_probes, batch_size, chunk,
-                       seed=seed)
+                       seed=seed, progress=progress)
     parts = []
     for spikes in outs:
         m = spikes.shape[-1] // 2
@@ -174,16 +195,34 @@ def pc_logits(arch, params, amplitudes, images, n_steps, loihi_neurons=False, ch
     return np.concatenate(parts, axis=-1)[:, n_steps // 2:].mean(axis=1)
 
 
+def training_network(arch, params, seed=0):
+    """The `FeedforwardNetwork` that `fine_tune` trains: `nengo_loihi.LoihiLIF`
+    hidden neurons, NengoDL configured as the project trains LIF networks
+    (`nengo_pc.networks.feedforward.configure_nengo_dl`), one step an image."""
+    import nengo_dl
+
+    from nengo_pc.networks.feedforward import FeedforwardNetwork, configure_nengo_dl
+
+    require_dl_builders()
+    net = FeedforwardNetwork(arch, params, seed=seed, spiking=True)
+    for layer in net.layers:
+        layer.neuron_type = loihi_lif(arch.lif)
+    configure_nengo_dl(net)
+    with net:
+        nengo_dl.configure_settings(stateful=False, use_loop=False)
+    return net
+
+
 def fine_tune(arch, params, images, labels, epochs=1, learning_rate=1e-4,
               batch_size=100, seed=0, verbose=0):
     """Train a soft-LIF network further with `nengo_loihi.LoihiLIF` neurons in NengoDL.
 
-    Rate-mode training as the project's NengoDL training of LIF networks
-    (`nengo_pc.networks.feedforward.configure_nengo_dl`: one step an image,
-    ``lif_smoothing``), but through nengo-extras' LoihiLIF builder: the forward pass
+    Rate-mode training as the project's NengoDL training of LIF networks, on
+    `training_network`, through nengo-extras' LoihiLIF builder: the forward pass
     uses Loihi's rate curve (whole-step intervals), the gradient the soft-LIF curve
     with the refractory period lengthened by half a step (the mean of Loihi's
-    staircase). Adam, cross-entropy on the logits, the images shuffled each epoch.
+    staircase). Adam, cross-entropy on the logits, the images shuffled each epoch,
+    whole minibatches only.
 
     Returns
     -------
@@ -194,16 +233,9 @@ def fine_tune(arch, params, images, labels, epochs=1, learning_rate=1e-4,
     import nengo_dl
     import tensorflow as tf
 
-    from nengo_pc.networks.feedforward import FeedforwardNetwork, configure_nengo_dl
     from nengo_pc.training.backends import quiet_build
 
-    require_dl_builders()
-    net = FeedforwardNetwork(arch, params, seed=seed, spiking=True)
-    for layer in net.layers:
-        layer.neuron_type = loihi_lif(arch.lif)
-    configure_nengo_dl(net)
-    with net:
-        nengo_dl.configure_settings(stateful=False, use_loop=False)
+    net = training_network(arch, params, seed)
     with quiet_build():
         sim = nengo_dl.Simulator(net, minibatch_size=batch_size, seed=seed,
                                  progress_bar=False)
@@ -211,7 +243,7 @@ def fine_tune(arch, params, images, labels, epochs=1, learning_rate=1e-4,
         sim.compile(optimizer=tf.keras.optimizers.Adam(learning_rate),
                     loss={net.probe: tf.losses.SparseCategoricalCrossentropy(
                         from_logits=True)})
-        n = len(images) - len(images) % batch_size  # whole minibatches
+        n = len(images) - len(images) % batch_size
         sim.fit({net.input: np.asarray(images[:n], np.float32)[:, None]},
                 {net.probe: np.asarray(labels[:n])[:, None, None]},
                 epochs=epochs, shuffle=True, verbose=verbose)

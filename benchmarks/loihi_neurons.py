@@ -67,10 +67,10 @@ def run(args):
               "nengo_loihi": package_version("nengo-loihi"),
               "nengo_extras": package_version("nengo-extras")}
     if args.network == "pc":
+        import nengo_pc.pretrained
         from nengo_pc.loihi.pc import pair_amplitudes
-        from nengo_pc.pretrained import load
 
-        arch, params, _ = load(spec["pretrained"])
+        arch, params, _ = nengo_pc.pretrained.load(spec["pretrained"])
         train = load_dataset("mnist", data_dir=args.data_dir).train
         amplitudes = pair_amplitudes(arch, params, train.images[:1000])
         config.update(amplitudes=amplitudes, chunk=args.chunk,

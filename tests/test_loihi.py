@@ -503,9 +503,10 @@ def test_nengo_dl_shows_pc_chunks_continuously_as_nengo_does(mnist_data):
 def test_loihi_aware_training_runs_loihis_rate_curve_and_improves_it(mnist_data):
     """`loihi.dl.training_network` in NengoDL's training mode computes the rate
     network through Loihi's LIF curve (`loihi_rate_curve`, nengo-loihi's
-    ``loihi_lif_rates``), not the exact one; `fine_tune` (1 epoch, 2,000 training
-    images) raises that network's accuracy on 500 test images (the hidden layer of
-    this network is random, so training has much to gain: measured 77.0% -> 87.4%)."""
+    ``loihi_lif_rates``), not the exact one; `fine_tune` (2 epochs, 2,000 training
+    images) raises that network's accuracy on 500 test images by at least 5 points
+    (its hidden layer is random, so training has much to gain: measured 71.4% ->
+    83.6%, the same in repeated runs)."""
     import nengo_dl
 
     from nengo_pc.loihi.dl import fine_tune, loihi_rate_curve, training_network
@@ -528,8 +529,7 @@ def test_loihi_aware_training_runs_loihis_rate_curve_and_improves_it(mnist_data)
     assert np.abs(exact - loihi_rates).max() > 1e-2 * scale
 
     tuned = fine_tune(arch, params, mnist_data.train.images[:2000],
-                      mnist_data.train.labels[:2000], learning_rate=1e-3)
+                      mnist_data.train.labels[:2000], epochs=2, learning_rate=3e-3)
     before, after = (np.mean(forward(arch, p, test.images, activation=curve).argmax(1)
                              == test.labels) for p in (params, tuned))
-    print(before, after)
-    assert after >= before + 0.03, (before, after)
+    assert after >= before + 0.05, (before, after)

@@ -78,8 +78,8 @@ def load_network(pretrained=None, run_dir=None):
 def run(args):
     import nengo_pc  # noqa: F401  (before nengo_dl: tf-keras)
     from nengo_pc import loihi
-    from nengo_pc.loihi.dl import loihi_lif
     from nengo_pc.data import load_dataset
+    from nengo_pc.loihi.dl import loihi_lif
     from nengo_pc.networks.presentation import Presentation
     from nengo_pc.results import write_json_atomic
     from nengo_pc.training import evaluate

@@ -143,6 +143,9 @@ def run(args):
         if m == n:
             entry[whole_set] = accuracy_with_interval(pred, y)
         entry["subset"] = accuracy_with_interval(pred[:subset], y[:subset])
+        for k in args.first:
+            if k <= m:
+                entry[f"first_{k}"] = accuracy_with_interval(pred[:k], y[:k])
         if "logits_whole_window" in run_:
             whole = np.asarray(run_["logits_whole_window"]).argmax(1)
             entry[f"{whole_set}_whole_window"] = accuracy_with_interval(whole, y)
@@ -157,6 +160,7 @@ def run(args):
     load["end"] = os.getloadavg()
     record = make_record("bench_loihi_neurons", config=config, seed=args.seed,
                          metrics=metrics,
+                         predictions={k: v.tolist() for k, v in preds.items()},
                          seconds={k: v["seconds"] for k, v in done.items()},
                          load_average=load,
                          note="NengoDL, float weights; the emulator's figures are "
@@ -216,6 +220,8 @@ def main(argv=None):
     parser.add_argument("--subset", type=int, default=None,
                         help="first images the emulator's record used (default per "
                              "network: MLP 1000, CNN 100, PC 500)")
+    parser.add_argument("--first", type=int, nargs="+", default=[], metavar="N",
+                        help="also report the accuracy on the first N images")
     parser.add_argument("--continuous", action="store_true",
                         help="PC: also run the subset in chunks shown continuously")
     parser.add_argument("--chunk", type=int, default=50)

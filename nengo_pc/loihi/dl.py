@@ -86,7 +86,8 @@ def run_batches(net, images, n_steps, probes, batch_size=100, chunk=1, dt=0.001,
     """Run ``net`` in NengoDL on ``images``, ``n_steps`` each, from rest.
 
     Each minibatch item shows ``chunk`` consecutive images one after another
-    (``n_steps`` each) to ``net.input``, starting from the network's initial state.
+    (``n_steps`` each) to ``net.input``, starting from the network's initial state;
+    ``progress`` prints the images done after each minibatch (stderr).
 
     Returns
     -------

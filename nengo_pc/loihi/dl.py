@@ -39,8 +39,8 @@ def require_dl_builders():
                           f"nengo-loihi's neurons with its builders): {INSTALL_HINT}"
                           ) from None
     import nengo_dl
-    from nengo_loihi.neurons import LoihiLIF, install_dl_builders
     from nengo_extras.loihi_training import LoihiLIFBuilder
+    from nengo_loihi.neurons import LoihiLIF, install_dl_builders
 
     install_dl_builders()
     if nengo_dl.neuron_builders.SimNeuronsBuilder.TF_NEURON_IMPL.get(LoihiLIF) \

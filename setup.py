@@ -50,8 +50,9 @@ setup(
         # diagnostics brings bokeh, which serves the Dask dashboard
         "grid": ["dask[distributed,diagnostics]==2026.8.0", "distributed==2026.8.0"],
         # the Loihi emulator (nengo-pc evaluate --backend loihi, docs/loihi.md); its
-        # last release, which installs with nengo 3.2 and Python 3.11
-        "loihi": ["nengo-loihi==1.1.0"],
+        # last release, which installs with nengo 3.2 and Python 3.11. nengo-extras
+        # holds NengoDL's builders of nengo-loihi's neurons (LoihiLIF in NengoDL)
+        "loihi": ["nengo-loihi==1.1.0", "nengo-extras==0.5.0"],
     },
     entry_points={"console_scripts": ["nengo-pc = nengo_pc.cli:main"]},
     classifiers=[

@@ -54,39 +54,43 @@ def accuracy_with_interval(pred, labels):
             "ci95": wilson(k, len(labels))}
 
 
-def run(args):
-    import nengo_pc  # noqa: F401  (before nengo_dl: tf-keras)
-    from nengo_loihi import LoihiLIF
-
-    from nengo_pc import loihi
+def load_network(pretrained=None, run_dir=None):
+    """``(arch, params, path)`` of a shipped network or a run directory's, the input
+    gain folded into the first layer (the Loihi network's input layer codes pixels)."""
     from nengo_pc.arch import load_params
     from nengo_pc.convert import fold_input_gain
+
+    if pretrained:
+        import nengo_pc.pretrained
+
+        path = str(nengo_pc.pretrained.path(pretrained))
+        arch, params, meta = nengo_pc.pretrained.load(pretrained)
+    else:
+        path = os.path.join(run_dir, "params.npz")
+        if not os.path.exists(path):
+            path = os.path.join(run_dir, "checkpoint.npz")
+        arch, params, meta = load_params(path)
+    if meta.get("input_gain", 1.0) != 1.0:
+        params = fold_input_gain(params, meta["input_gain"])
+    return arch, params, path
+
+
+def run(args):
+    import nengo_pc  # noqa: F401  (before nengo_dl: tf-keras)
+    from nengo_pc import loihi
     from nengo_pc.data import load_dataset
+    from nengo_pc.loihi.dl import loihi_lif
     from nengo_pc.networks.presentation import Presentation
     from nengo_pc.results import write_json_atomic
     from nengo_pc.training import evaluate
 
-    if args.pretrained:
-        import nengo_pc.pretrained
-
-        path = str(nengo_pc.pretrained.path(args.pretrained))
-        arch, params, meta = nengo_pc.pretrained.load(args.pretrained)
-    else:
-        path = os.path.join(args.run_dir, "params.npz")
-        if not os.path.exists(path):
-            path = os.path.join(args.run_dir, "checkpoint.npz")
-        arch, params, meta = load_params(path)
-    if meta.get("input_gain", 1.0) != 1.0:
-        params = fold_input_gain(params, meta["input_gain"])
+    arch, params, path = load_network(args.pretrained, args.run_dir)
     data = load_dataset(args.dataset, data_dir=args.data_dir)
     test = data.test
     subset = test.subset(args.n_images)
     x, y = subset.images, subset.labels
     presentation = Presentation(n_steps=args.n_steps, synapse=args.synapse, tau=args.tau)
     load = {"start": os.getloadavg()}
-
-    def loihi_lif(lif):
-        return LoihiLIF(tau_rc=lif.tau_rc, tau_ref=lif.tau_ref, amplitude=lif.amplitude)
 
     runs = {"emulator": ("loihi", None), "nengo_lif": ("nengo", None),
             "nengo_loihi_lif": ("nengo", loihi_lif)}

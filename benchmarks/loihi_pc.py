@@ -53,41 +53,12 @@ def _log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def _nengo_dl_loihi_form(arch, params, amplitudes, images, n_steps, batch_size, seed):
-    """Window-readout logits of the Loihi network in NengoDL, each image from rest."""
-    import nengo_dl
-
-    from nengo_pc.loihi.pc import LoihiPCNetwork
-
-    net = LoihiPCNetwork(arch, params, amplitudes, seed=seed)
-    logits = []
-    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-        warnings.simplefilter("ignore")
-        sim = nengo_dl.Simulator(net, minibatch_size=batch_size, progress_bar=False,
-                                 seed=seed)
-    with sim:
-        for start in range(0, len(images), batch_size):
-            batch = images[start:start + batch_size]
-            m = len(batch)
-            if m < batch_size:
-                batch = np.concatenate([batch, np.zeros((batch_size - m,) + batch.shape[1:],
-                                                        batch.dtype)])
-            out = sim.predict_on_batch({net.input: np.repeat(batch[:, None], n_steps,
-                                                             axis=1)})
-            parts = []
-            for probe in net.output_probes:
-                s = out[probe][:m]
-                k = s.shape[-1] // 2
-                parts.append(s[..., :k] - s[..., k:])
-            logits.append(np.concatenate(parts, -1)[:, n_steps // 2:].mean(axis=1))
-    return np.concatenate(logits)
-
-
 def run(args):
     import nengo_pc  # noqa: F401  (before nengo_dl: tf-keras)
     import nengo_pc.pretrained
     from nengo_pc.arch import BENCHMARK_PAIR_AMPLITUDE, PAIR_AMPLITUDE
     from nengo_pc.data import load_dataset
+    from nengo_pc.loihi.dl import pc_logits
     from nengo_pc.loihi.pc import pair_amplitudes
     from nengo_pc.loihi.pc_running import pc_presentation_network, run_pc
     from nengo_pc.networks.spiking import readout_over_time, spiking_inference
@@ -165,8 +136,8 @@ def run(args):
         metrics[name] = {**accuracy_with_interval(pred, y), "pair_amplitude": amplitude,
                          "seconds": time.perf_counter() - t0}
         _log(f"{name}: {metrics[name]['accuracy']:.4f}")
-    dl = _nengo_dl_loihi_form(arch, params, amplitudes, x, n_steps, args.batch_size,
-                              args.seed).argmax(1)
+    dl = pc_logits(arch, params, amplitudes, x, n_steps, batch_size=args.batch_size,
+                   seed=args.seed).argmax(1)
     metrics["nengo_dl_loihi_form"] = {**accuracy_with_interval(dl, y),
                                       "agreement_with_emulator": float(np.mean(dl == emulator))}
     _log(f"nengo_dl_loihi_form: {metrics['nengo_dl_loihi_form']['accuracy']:.4f}")
@@ -174,14 +145,11 @@ def run(args):
     # attribution: nengo.Simulator, continuous presentation, exact / Loihi neurons
     a = min(args.attribution_images, n)
     if a:
-        from nengo_loihi.neurons import LoihiLIF, LoihiSpikingRectifiedLinear
+        from nengo_pc.loihi.dl import loihi_lif, loihi_relu
 
         kinds = {"nengo_loihi_form": {},
-                 "nengo_loihi_neurons": {
-                     "pair_neuron_type": lambda amp: LoihiSpikingRectifiedLinear(
-                         amplitude=amp),
-                     "activity_neuron_type": lambda lif: LoihiLIF(
-                         tau_rc=lif.tau_rc, tau_ref=lif.tau_ref, amplitude=lif.amplitude)}}
+                 "nengo_loihi_neurons": {"pair_neuron_type": loihi_relu,
+                                         "activity_neuron_type": loihi_lif}}
         for name, kw in kinds.items():
             with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
                 warnings.simplefilter("ignore")
@@ -228,34 +196,13 @@ def run(args):
     ), partial
 
 
-def _nengo_dl_continuous(arch, params, amplitudes, images, n_steps, seed):
-    """Window-readout logits of the Loihi network in NengoDL, exact neurons, the
-    images shown one after another in one run (as on the emulator)."""
-    import nengo_dl
-
-    from nengo_pc.loihi.pc import LoihiPCNetwork
-
-    net = LoihiPCNetwork(arch, params, amplitudes, seed=seed)
-    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-        warnings.simplefilter("ignore")
-        sim = nengo_dl.Simulator(net, minibatch_size=1, progress_bar=False, seed=seed)
-    with sim:
-        out = sim.predict_on_batch({net.input: np.repeat(images, n_steps, axis=0)[None]})
-    parts = []
-    for probe in net.output_probes:
-        s = out[probe][0]
-        k = s.shape[-1] // 2
-        parts.append(s[..., :k] - s[..., k:])
-    outputs = np.concatenate(parts, -1).reshape(len(images), n_steps, -1)
-    return outputs[:, n_steps // 2:].mean(axis=1)
-
-
 def sweep(args):
     """Accuracy against the pairs' highest rate: the emulator and NengoDL (exact
     neurons, float weights), both one continuous presentation of the same images."""
     import nengo_pc  # noqa: F401
     import nengo_pc.pretrained
     from nengo_pc.data import load_dataset
+    from nengo_pc.loihi.dl import pc_logits
     from nengo_pc.loihi.pc import pair_amplitudes, quantised_params
     from nengo_pc.loihi.pc_running import pc_presentation_network, run_pc
     from nengo_pc.rates import forward
@@ -281,7 +228,8 @@ def sweep(args):
             net = pc_presentation_network(arch, params, x, amplitudes, args.n_steps,
                                           seed=args.seed)
         emulator = run_pc(net, len(x), args.n_steps, simulator="loihi", seed=args.seed)
-        dl = _nengo_dl_continuous(arch, params, amplitudes, x, args.n_steps, args.seed)
+        dl = pc_logits(arch, params, amplitudes, x, args.n_steps, chunk=len(x),
+                       batch_size=1, seed=args.seed)
         metrics[f"{rate:g} Hz"] = {
             "amplitudes": amplitudes,
             "rate_quantised_weights_full_test": accuracy_with_interval(quantised,

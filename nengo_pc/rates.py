@@ -29,7 +29,7 @@ def activation_function(arch):
     raise ValueError(f"activation: unknown {arch.activation!r}")
 
 
-def forward(arch, params, x, return_hidden=False):
+def forward(arch, params, x, return_hidden=False, activation=None):
     """Rate-mode output of ``arch`` for flattened inputs ``x`` ``(N, sizes[0])``.
 
     Dense and convolutional layers (`Architecture.linear`); hidden layers go through
@@ -39,8 +39,11 @@ def forward(arch, params, x, return_hidden=False):
     ----------
     return_hidden : bool
         Also return the list of hidden activities (flattened), one per hidden layer.
+    activation : callable, optional
+        Another rate curve of the hidden layers (e.g. Loihi's LIF curve,
+        `nengo_pc.loihi.dl.loihi_rate_curve`); default `activation_function`.
     """
-    f = activation_function(arch)
+    f = activation_function(arch) if activation is None else activation
     h, hidden = np.asarray(x), []
     last = arch.n_layers - 1
     for i, (w, b) in enumerate(zip(params.weights, params.biases)):

@@ -27,6 +27,17 @@ except ImportError:
 
 needs_loihi = pytest.mark.skipif(NO_LOIHI is not None, reason=NO_LOIHI or "")
 
+try:
+    import nengo_extras.loihi_training  # noqa: F401
+
+    NO_DL_BUILDERS = NO_LOIHI
+except ImportError:
+    NO_DL_BUILDERS = ("nengo-extras is not installed (NengoDL's builders of "
+                      f"nengo-loihi's neurons; {loihi.INSTALL_HINT})")
+
+needs_dl_builders = pytest.mark.skipif(NO_DL_BUILDERS is not None,
+                                       reason=NO_DL_BUILDERS or "")
+
 if NO_LOIHI:  # say it in the log too, not only under -ra
     print(f"tests/test_loihi.py: skipping emulator tests: {NO_LOIHI}", file=sys.stderr)
 
@@ -35,6 +46,15 @@ def test_importing_nengo_pc_does_not_import_nengo_loihi():
     code = ("import sys, nengo_pc, nengo_pc.loihi, nengo_pc.cli; "
             "nengo_pc.cli.build_parser(); "
             "assert 'nengo_loihi' not in sys.modules, 'nengo_loihi imported'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_importing_the_nengo_dl_side_imports_neither_nengo_loihi_nor_tensorflow():
+    code = ("import sys, nengo_pc.loihi.dl; "
+            "assert 'nengo_loihi' not in sys.modules, 'nengo_loihi imported'; "
+            "assert 'tensorflow' not in sys.modules, 'tensorflow imported'")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True,
                             text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -400,3 +420,150 @@ def test_cli_without_nengo_loihi_names_the_extra(tiny_run, capsys, monkeypatch):
     assert code == 1, err
     assert "nengo-loihi is not installed" in err and "[loihi]" in err
     assert len(err.strip().splitlines()) == 1
+
+
+@needs_dl_builders
+@pytest.mark.parametrize("kind", ["LoihiLIF", "LoihiSpikingRectifiedLinear"])
+def test_loihi_neurons_spike_in_nengo_dl_as_in_nengo(kind):
+    """nengo-extras' NengoDL builders (`loihi.dl.require_dl_builders`) give
+    nengo-loihi's neurons the spikes of `nengo.Simulator`: 40 neurons, a constant
+    input, 500 steps, the same spike count for every neuron (measured: identical,
+    float32 against float64), and Loihi's whole-step intervals visibly differ from
+    the exact neuron's counts."""
+    import nengo_dl
+    from nengo_loihi.neurons import LoihiLIF, LoihiSpikingRectifiedLinear
+
+    from nengo_pc.loihi.dl import require_dl_builders
+
+    require_dl_builders()
+    loihi_type, exact_type = {
+        "LoihiLIF": (LoihiLIF(), nengo.LIF(initial_state={
+            "voltage": nengo.dists.Choice([0])})),
+        "LoihiSpikingRectifiedLinear": (LoihiSpikingRectifiedLinear(),
+                                        nengo.SpikingRectifiedLinear(initial_state={
+                                            "voltage": nengo.dists.Choice([0])}))}[kind]
+    counts = {}
+    for name, neuron_type, simulator in (
+            ("nengo", loihi_type, nengo.Simulator),
+            ("nengo_dl", loihi_type, nengo_dl.Simulator),
+            ("exact", exact_type, nengo.Simulator)):
+        with nengo.Network(seed=0) as net:
+            stim = nengo.Node(0.7)
+            # currents from below threshold to about 300 (rates up to ~330 and
+            # ~500 Hz), where whole-step intervals matter most
+            ens = nengo.Ensemble(40, 1, neuron_type=neuron_type,
+                                 gain=np.linspace(0.5, 400, 40), bias=np.zeros(40),
+                                 encoders=np.ones((40, 1)))
+            nengo.Connection(stim, ens, synapse=None)
+            probe = nengo.Probe(ens.neurons)
+        with simulator(net, progress_bar=False) as sim:
+            sim.run_steps(500)
+        counts[name] = np.asarray(sim.data[probe] > 0).sum(axis=0)
+    assert counts["nengo"].sum() > 1000
+    np.testing.assert_array_equal(counts["nengo_dl"], counts["nengo"])
+    assert np.sum(counts["nengo"] != counts["exact"]) >= 10
+
+
+def test_require_dl_builders_names_nengo_extras_when_missing(monkeypatch):
+    from nengo_pc.loihi.dl import require_dl_builders
+
+    if NO_LOIHI:
+        pytest.skip(NO_LOIHI)
+    monkeypatch.setitem(sys.modules, "nengo_extras.loihi_training", None)
+    with pytest.raises(ImportError, match="nengo-extras>=0.5 is not installed.*"
+                                          "loihi extra"):
+        require_dl_builders()
+
+
+@needs_dl_builders
+def test_nengo_dl_runs_the_loihi_network_from_rest_as_nengo_does(mnist_data):
+    """`loihi.dl.feedforward_logits` (NengoDL, each image from rest) gives
+    nengo.Simulator's output on the same prepared network, image by image, with
+    LoihiLIF neurons, and the exact LIF network's differs (the neuron type is
+    used). 4 test images, 784-64-10, 60 steps, Lowpass 5 ms; measured: the same
+    labels, outputs within 1.2e-3 of their range (a few spikes near threshold
+    differ, float32 against float64; allowed 5e-3), the exact network's 3.1e-2."""
+    from nengo_pc.loihi.dl import feedforward_logits, loihi_lif
+
+    arch, params = _digit_net(mnist_data)
+    test = mnist_data.test.subset(4)
+    presentation = Presentation(n_steps=60, synapse="lowpass", tau=0.005)
+    reference = []
+    for image in test.images:
+        net = loihi.presentation_network(arch, params, image[None], presentation,
+                                         neuron_type=loihi_lif, seed=0)
+        reference.append(loihi.run_presentation(net, 1, presentation, "nengo")["logits"])
+    reference = np.concatenate(reference)
+    dl = feedforward_logits(arch, params, test.images, presentation,
+                            loihi_neurons=True, batch_size=2)["logits"]
+    exact = feedforward_logits(arch, params, test.images, presentation,
+                               batch_size=2)["logits"]
+    scale = np.ptp(reference)
+    np.testing.assert_array_equal(dl.argmax(1), reference.argmax(1))
+    np.testing.assert_allclose(dl, reference, atol=5e-3 * scale)
+    assert np.abs(exact - reference).max() > 0.01 * scale
+
+
+@needs_dl_builders
+def test_nengo_dl_shows_pc_chunks_continuously_as_nengo_does(mnist_data):
+    """`loihi.dl.pc_logits` with ``chunk=2`` (each minibatch item two images one
+    after another) gives nengo.Simulator's labels for the same continuous
+    presentation of the Loihi PC network, with nengo-loihi's neurons: 4 test
+    images, 784-64-10, 120 steps each. Measured: the same 4 labels, outputs within
+    7.7% of their range (3 output spikes in a window: float32 against float64 moves
+    a spike, and the value and error loops carry it on; allowed 15%)."""
+    from nengo_pc.loihi.dl import loihi_lif, loihi_relu, pc_logits
+    from nengo_pc.loihi.pc import pair_amplitudes
+    from nengo_pc.loihi.pc_running import pc_presentation_network, run_pc
+
+    arch, params = _digit_net(mnist_data)
+    test = mnist_data.test.subset(4)
+    amplitudes = pair_amplitudes(arch, params, mnist_data.train.images[:500])
+    reference = []
+    for start in (0, 2):
+        net = pc_presentation_network(arch, params, test.images[start:start + 2],
+                                      amplitudes, n_steps=120, prepare=False,
+                                      pair_neuron_type=loihi_relu,
+                                      activity_neuron_type=loihi_lif)
+        reference.append(run_pc(net, 2, 120, simulator="nengo")["logits"])
+    reference = np.concatenate(reference)
+    dl = pc_logits(arch, params, amplitudes, test.images, 120, loihi_neurons=True,
+                   chunk=2, batch_size=2)
+    np.testing.assert_array_equal(dl.argmax(1), reference.argmax(1))
+    assert np.abs(dl - reference).max() <= 0.15 * np.ptp(reference)
+
+
+@needs_dl_builders
+def test_loihi_aware_training_runs_loihis_rate_curve_and_improves_it(mnist_data):
+    """`loihi.dl.training_network` in NengoDL's training mode computes the rate
+    network through Loihi's LIF curve (`loihi_rate_curve`, nengo-loihi's
+    ``loihi_lif_rates``), not the exact one; `fine_tune` (2 epochs, 2,000 training
+    images) raises that network's accuracy on 500 test images by at least 5 points
+    (its hidden layer is random, so training has much to gain: measured 71.4% ->
+    83.6%, the same in repeated runs)."""
+    import nengo_dl
+
+    from nengo_pc.loihi.dl import fine_tune, loihi_rate_curve, training_network
+    from nengo_pc.rates import forward
+    from nengo_pc.training.backends import quiet_build
+
+    arch, params = _digit_net(mnist_data)
+    test = mnist_data.test.subset(500)
+    curve = loihi_rate_curve(arch.lif)
+    net = training_network(arch, params)
+    with net:
+        nengo_dl.configure_settings(learning_phase=True)  # rates, as in fit
+    with quiet_build(), nengo_dl.Simulator(net, minibatch_size=20,
+                                           progress_bar=False) as sim:
+        out = sim.predict({net.input: test.images[:20, None]})[net.probe][:, -1]
+    loihi_rates = forward(arch, params, test.images[:20], activation=curve)
+    exact = forward(arch, params, test.images[:20])
+    scale = np.ptp(loihi_rates)
+    np.testing.assert_allclose(out, loihi_rates, atol=1e-3 * scale)
+    assert np.abs(exact - loihi_rates).max() > 1e-2 * scale
+
+    tuned = fine_tune(arch, params, mnist_data.train.images[:2000],
+                      mnist_data.train.labels[:2000], epochs=2, learning_rate=3e-3)
+    before, after = (np.mean(forward(arch, p, test.images, activation=curve).argmax(1)
+                             == test.labels) for p in (params, tuned))
+    assert after >= before + 0.05, (before, after)

@@ -38,6 +38,8 @@ networks (presentation, the ``loihi`` evaluation backend `LoihiEmulator`, accura
 spike counts, energy) is `nengo_pc.loihi.running`, whose names are re-exported here.
 The predictive-coding network's inference in a form Loihi runs is
 `nengo_pc.loihi.pc` (the network) and `nengo_pc.loihi.pc_running` (running it).
+`nengo_pc.loihi.dl` runs these networks in NengoDL with nengo-loihi's neurons
+(Loihi's neuron discretisation without its quantisation) and trains with them.
 """
 
 import math

@@ -42,12 +42,9 @@ layer so that the layer's largest value fires at ``max_rate`` (default
 synapse tau) against the signal it codes, and the value and error loops turn
 that into noise; rates near 1,000 Hz lose most to whole-step intervals. The
 defaults, 1,000 Hz for a layer's largest value (its typical values, a tenth of the
-largest or less, fire below 100 Hz) and a 20 ms synapse (`PC_SYNAPSE_TAU`, four
-times the PC network's 5 ms, which quarters the pulses), were chosen by
-``benchmarks/loihi_pc.py --max-rate-sweep`` (results/loihi/pc_max_rate.json, at
-10 ms) and ``benchmarks/loihi_pc_synapse.py`` (results/loihi/pc_synapse.json: on
-2,000 test images the float network with 10 ms synapses fell a point below the
-spiking PC network, with 20 ms it matches it; docs/loihi.md).
+largest or less, fire below 100 Hz) and a 10 ms synapse (`PC_SYNAPSE_TAU`, twice the PC network's 5 ms, which
+halves the pulses), were chosen by ``benchmarks/loihi_pc.py --max-rate-sweep``
+(results/loihi/pc_max_rate.json and docs/loihi.md).
 
 **Thresholds.** nengo-loihi discretises each block with one scale: its largest
 input weight maps to 255 and the threshold, biases and voltages scale with it
@@ -73,9 +70,8 @@ from nengo_pc.loihi import INPUT_RATE, LoihiConfigError, prepare, set_config
 PC_MAX_RATE = 1000.0
 
 #: Synapse of every connection that is not an integrator, seconds (the spiking PC
-#: network's is 5 ms; 20 ms quarters the pulse of each of the sparser Loihi spikes:
-#: results/loihi/pc_synapse.json).
-PC_SYNAPSE_TAU = 0.02
+#: network's is 5 ms; 10 ms halves the pulse of each of the sparser Loihi spikes).
+PC_SYNAPSE_TAU = 0.01
 
 
 def _dense_relay(n, scale=1.0):

@@ -401,3 +401,25 @@ def test_gui_script_classifies_with_trained_params(trained_mnist, mnist_data, tm
     ends = sim.data[model.p_output][[199, 399, 599]]
     np.testing.assert_allclose(ends, forward(arch, params, mnist_data.test.images[:3]),
                                rtol=1e-3, atol=1e-3)
+
+
+def test_probe_values_false_builds_no_probes_and_the_same_network():
+    # the rest of the network (seeds included) is the same; only the probes go
+    import nengo
+
+    arch = mlp((6,), n_in=4, n_out=2)
+    with_probes = PredictiveCodingNetwork(arch, seed=3)
+    without = PredictiveCodingNetwork(arch, seed=3, probe_values=False)
+    assert without.probes == [] and without.output_probe is None
+    assert without.value_probes == without.error_probes == [None] * (arch.n_layers + 1)
+    assert len(with_probes.probes) == 2 * arch.n_layers
+    x = np.linspace(0, 1, 4)
+    outputs = []
+    for net in (with_probes, without):
+        with net:
+            nengo.Connection(nengo.Node(x), net.input, synapse=None)
+            probe = nengo.Probe(net.output, synapse=None)
+        with nengo.Simulator(net, progress_bar=False) as sim:
+            sim.run_steps(50)
+        outputs.append(sim.data[probe])
+    np.testing.assert_array_equal(outputs[0], outputs[1])

@@ -212,6 +212,11 @@ class PredictiveCodingNetwork(nengo.Network):
         each input x in [0, 1] becomes a Poisson spike train of ``x * max_rate`` Hz
         (`nengo_pc.processes.PoissonRateCode`, node ``spike_input``) that goes
         straight into the ``values[0]`` pairs, which count the spikes.
+    probe_values : bool
+        Build ``value_probes`` and ``error_probes`` (default). Without them a
+        simulator does less every step (NengoDL computes every probe every step:
+        a decoder product and a filter each); probes are seeded last, so the rest
+        of the network is the same.
     label, seed, add_to_container
         As for `nengo.Network`. ``seed`` also seeds the random feedback and, without
         ``params``, the initialisation (0 when None).
@@ -236,7 +241,8 @@ class PredictiveCodingNetwork(nengo.Network):
         Indexed by layer l (None where a layer has none).
     value_probes, error_probes : list of nengo.Probe
         Decoded x_l and e_l (l = 1..L; no synapse in rate mode, Lowpass(tau) when
-        spiking); index 0 is None. ``output_probe`` is ``value_probes[L]``.
+        spiking); index 0 is None, and every entry with ``probe_values=False``.
+        ``output_probe`` is ``value_probes[L]``.
     """
 
     tau = PositiveParam("tau")
@@ -246,13 +252,14 @@ class PredictiveCodingNetwork(nengo.Network):
     spiking = FlagParam("spiking")
     inhibition = PositiveParam("inhibition")
     input_coding = EnumParam("input_coding", values=INPUT_CODINGS)
+    probe_values = FlagParam("probe_values")
 
     def __init__(self, arch, params=None, *, mode="sweep", tau=VALUE_TAU,
                  output_precision=1.0, feedback="transpose", learning_rate=None,
                  synapse="auto", spiking=False, pair_neuron_type=None,
-                 inhibition=1000.0, input_coding="constant", label=None, seed=None,
-                 add_to_container=None):
-        self.spiking = spiking
+                 inhibition=1000.0, input_coding="constant", probe_values=True,
+                 label=None, seed=None, add_to_container=None):
+        self.spiking, self.probe_values = spiking, probe_values
         self._check_arch(arch)
         self.tau, self.output_precision, self.feedback = tau, output_precision, feedback
         self.learning_rate, self.inhibition = learning_rate, inhibition
@@ -514,6 +521,10 @@ class PredictiveCodingNetwork(nengo.Network):
         # spikes are read through the integrators' own filter
         probe_synapse = nengo.Lowpass(self.tau) if self.spiking else None
         self.value_probes, self.error_probes = [None], [None]
+        if not self.probe_values:
+            self.value_probes = self.error_probes = [None] * (n_layers + 1)
+            self.output_probe = None
+            return
         for l in range(1, n_layers + 1):
             solver = nengo.solvers.NoSolver(pair_encoders(self.arch.sizes[l]))
             self.value_probes.append(nengo.Probe(

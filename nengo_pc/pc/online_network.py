@@ -143,6 +143,9 @@ def learning_network(arch, params, *, spiking, learning_rate, pre_synapse, tau,
     )
 
     options, kind = network_options(arch, spiking, amplitude, synapse)
+    # online learning reads online_output only; the network's decoded value and
+    # error probes would cost NengoDL a decoder product and a filter each, every step
+    options["probe_values"] = False
     options.update(network_kwargs or {})
     net = PredictiveCodingNetwork(arch, params, tau=tau, output_precision=output_precision,
                                   feedback=feedback, seed=seed, label="pc online",
@@ -176,14 +179,6 @@ def learning_network(arch, params, *, spiking, learning_rate, pre_synapse, tau,
                                  size_in=n_pre + 1, decode_pre=True, gated=True),
                          pre, error, pre_synapse, net.learning_gate)
         net.online_output = nengo.Probe(net.output, synapse=None, label="online output")
-        # the network's decoded value and error probes are not read here, and
-        # NengoDL computes every probe every step (a decoder product and a filter
-        # each): online learning reads online_output only. Probes are seeded last
-        # (nengo.builder.network.seed_network), so no other seed changes.
-        for probe in net.value_probes[1:] + net.error_probes[1:]:
-            net.probes.remove(probe)
-        net.value_probes = net.error_probes = [None] * (n_layers + 1)
-        net.output_probe = None
         nengo_dl.configure_settings(
             # the learned weights are state shared by the minibatch (module docstring)
             stateful=True,

@@ -96,6 +96,8 @@ def run_batches(net, images, n_steps, probes, batch_size=100, chunk=1, dt=0.001,
     """
     import nengo_dl
 
+    from nengo_pc.networks.inference import padded_batches
+
     images = np.asarray(images, dtype=np.float32)
     n = len(images)
     pad = (-n) % chunk
@@ -112,12 +114,7 @@ def run_batches(net, images, n_steps, probes, batch_size=100, chunk=1, dt=0.001,
                                  progress_bar=False, seed=seed)
     outs = [[] for _ in probes]
     with sim:
-        for start in range(0, len(items), batch_size):
-            batch = items[start:start + batch_size]
-            m = len(batch)
-            if m < batch_size:
-                batch = np.concatenate([batch, np.zeros((batch_size - m,) + batch.shape[1:],
-                                                        batch.dtype)])
+        for start, m, batch in padded_batches(items, batch_size):
             x = np.repeat(batch, n_steps, axis=1)  # (batch, chunk * n_steps, d)
             out = sim.predict_on_batch({net.input: x})
             for k, probe in enumerate(probes):

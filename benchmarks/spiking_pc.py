@@ -128,6 +128,9 @@ def run(args):
         train_config = {"loaded_from": str(params_path), "metadata": meta}
         _log(f"loaded {params_path} ({meta})")
     else:
+        why = "--retrain" if args.retrain else f"--params {params_path} does not exist"
+        _log(f"training the network first ({why}; {args.epochs} epochs of pc-zil), "
+             f"then saving it to {params_path}")
         arch, params, train_config, history, train_seconds = _train(args, data)
         seconds.update(train_seconds)
     test = data.test.subset(min(args.n_test, len(data.test)))

@@ -24,6 +24,8 @@ def test_trains_runs_spiking_and_refuses_params_of_another_dataset(tmp_path, rea
              "--data-dir", real_data, "--quiet"]
     result = _run("--dataset", "fashion_mnist", "--out", out, *small)
     assert result.returncode == 0, result.stderr
+    # no --params file yet: it says it trains one first (not silently)
+    assert f"--params {params} does not exist" in result.stderr
     record = read_record(out)
     assert record["config"]["dataset"] == "fashion_mnist"
     assert load_params(params)[2]["dataset"] == "fashion_mnist"
@@ -40,6 +42,7 @@ def test_trains_runs_spiking_and_refuses_params_of_another_dataset(tmp_path, rea
     result = _run("--dataset", "fashion_mnist", "--out", tf_out, "--backend",
                   "tensorflow", *small)
     assert result.returncode == 0, result.stderr
+    assert f"loaded {params}" in result.stderr and "training" not in result.stderr
     tf_record = read_record(tf_out)
     assert tf_record["config"]["inference"]["backend"] == "tensorflow"
     for got, expected in zip(tf_record["constant"], record["constant"]):

@@ -36,7 +36,9 @@ Example::
 
     python benchmarks/nengodl_levers.py 12000 5 --out results/bench/nengodl_levers-s12.json
 
-``--intra-op-threads`` sets TensorFlow's intra-op threads for all variants alike.
+``--intra-op-threads`` sets TensorFlow's intra-op threads for all variants alike; the
+record also states ``TF_ENABLE_ONEDNN_OPTS`` (set it to 0 to run every variant without
+oneDNN).
 """
 import argparse
 import json
@@ -178,6 +180,7 @@ if args.out:
         "benchmark", {"script": "benchmarks/nengodl_levers.py", "n": args.n,
                       "rounds": args.rounds, "variants": names,
                       "intra_op_threads": args.intra_op_threads,
+                      "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
                       "model": "784-500-500-10 relu, batch 100, Adam 1e-3",
                       "order": "one epoch of every variant per round, one process"},
         seed=0, metrics=metrics, seconds={"rounds": times},

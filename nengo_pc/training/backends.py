@@ -208,7 +208,7 @@ class NengoDLBackend:
                 # into one operator, so their neuron inputs share one array and
                 # each layer's input arrives by an element-wise scatter (and its
                 # gradient). Unmerged, every signal is an array of its own, written
-                # whole: the same arithmetic in less time (docs/performance.md,
+                # whole: the same network in less time (docs/performance.md,
                 # "NengoDL training against plain Keras")
                 nengo_dl.configure_settings(planner=noop_planner)
         self.presentation = presentation

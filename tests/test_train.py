@@ -130,3 +130,21 @@ def train_783(split):
     from nengo_pc.data import Split
 
     return Split(split.images[:, :783], split.labels)
+
+
+def test_nengo_dl_training_writes_whole_signals():
+    """NengoDL training writes every signal whole: no element-wise scatters.
+
+    NengoDL's default planner merges the hidden layers' bias copies, which puts their
+    neuron inputs in one shared array written by scatters (docs/performance.md).
+    """
+    from nengo_pc.training.backends import NengoDLBackend
+
+    arch = mlp((32, 32))
+    backend = NengoDLBackend(arch, init_params(arch, 0), 10, 0, False)
+    try:
+        writes = backend.sim.tensor_graph.signals.write_types
+        assert writes["assign"] > 0
+        assert writes["scatter_add"] == writes["scatter_update"] == 0
+    finally:
+        backend.close()

@@ -186,6 +186,7 @@ class NengoDLBackend:
     def __init__(self, arch, params, batch_size, seed, progress, presentation=None,
                  training=True):
         import nengo_dl
+        from nengo_dl.graph_optimizer import noop_planner
 
         from nengo_pc.networks.feedforward import FeedforwardNetwork, configure_nengo_dl
 
@@ -203,6 +204,13 @@ class NengoDLBackend:
                 # one step per image: no tf.while_loop around the step (measured
                 # 0.76x the time per epoch of fit, docs/performance.md)
                 nengo_dl.configure_settings(use_loop=False)
+                # NengoDL's default planner merges the hidden layers' bias copies
+                # into one operator, so their neuron inputs share one array and
+                # each layer's input arrives by an element-wise scatter (and its
+                # gradient). Unmerged, every signal is an array of its own, written
+                # whole: the same network in less time (docs/performance.md,
+                # "NengoDL training against plain Keras")
+                nengo_dl.configure_settings(planner=noop_planner)
         self.presentation = presentation
         self.training = training
         self.batch_size = batch_size

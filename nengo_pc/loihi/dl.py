@@ -197,17 +197,13 @@ def training_network(arch, params, seed=0):
     """The `FeedforwardNetwork` that `fine_tune` trains: `nengo_loihi.LoihiLIF`
     hidden neurons, NengoDL configured as the project trains LIF networks
     (`nengo_pc.networks.feedforward.configure_nengo_dl`), one step an image."""
-    import nengo_dl
-
     from nengo_pc.networks.feedforward import FeedforwardNetwork, configure_nengo_dl
 
     require_dl_builders()
     net = FeedforwardNetwork(arch, params, seed=seed, spiking=True)
     for layer in net.layers:
         layer.neuron_type = loihi_lif(arch.lif)
-    configure_nengo_dl(net)
-    with net:
-        nengo_dl.configure_settings(stateful=False, use_loop=False)
+    configure_nengo_dl(net, one_step=True)
     return net
 
 

@@ -269,7 +269,7 @@ def as_synapse(value, name="synapse"):
     return nengo.Lowpass(float(value))
 
 
-def configure_nengo_dl(net):
+def configure_nengo_dl(net, one_step=False):
     """NengoDL settings for training ``net`` (a `FeedforwardNetwork`).
 
     LIF networks train through the soft-LIF rate curve with smoothing
@@ -277,10 +277,28 @@ def configure_nengo_dl(net):
     sigma = gamma, checked in ``tests/test_neurons.py``); ``sim.fit`` uses rates,
     ``sim.predict`` spikes. Convolutional ensembles are made non-trainable: their
     neuron biases stay 0 and the tied per-filter bias (its own connection) trains.
+
+    Parameters
+    ----------
+    net : FeedforwardNetwork
+    one_step : bool
+        The simulator presents every image for one step and every call fresh
+        images (rate-mode training and prediction): no state carried between
+        calls, no ``tf.while_loop`` around the one step (0.76x the time per epoch
+        of ``fit``), and NengoDL's ``noop_planner``. Its default planner merges
+        the hidden layers' bias copies into one operator, so their neuron inputs
+        share one array and each layer's input arrives by an element-wise scatter
+        (and its gradient); unmerged, every signal is an array of its own, written
+        whole: the same network in less time (docs/performance.md, "NengoDL
+        training against plain Keras").
     """
     import nengo_dl
+    from nengo_dl.graph_optimizer import noop_planner
 
     with net:
+        if one_step:
+            nengo_dl.configure_settings(stateful=False, use_loop=False,
+                                        planner=noop_planner)
         if net.arch.activation == "lif":
             nengo_dl.configure_settings(lif_smoothing=net.arch.lif.smoothing)
         if net.conv_layers:

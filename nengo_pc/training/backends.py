@@ -186,7 +186,6 @@ class NengoDLBackend:
     def __init__(self, arch, params, batch_size, seed, progress, presentation=None,
                  training=True):
         import nengo_dl
-        from nengo_dl.graph_optimizer import noop_planner
 
         from nengo_pc.networks.feedforward import FeedforwardNetwork, configure_nengo_dl
 
@@ -196,21 +195,11 @@ class NengoDLBackend:
             options = {"spiking": training}
         self.net = FeedforwardNetwork(arch, params, seed=seed, label=f"mlp {arch.sizes}",
                                       **options)
-        configure_nengo_dl(self.net)
+        # one step an image unless a presentation runs the network spiking
+        configure_nengo_dl(self.net, one_step=presentation is None)
         with self.net:
             # every call presents fresh images: nothing to carry between calls
             nengo_dl.configure_settings(stateful=False)
-            if presentation is None:
-                # one step per image: no tf.while_loop around the step (measured
-                # 0.76x the time per epoch of fit, docs/performance.md)
-                nengo_dl.configure_settings(use_loop=False)
-                # NengoDL's default planner merges the hidden layers' bias copies
-                # into one operator, so their neuron inputs share one array and
-                # each layer's input arrives by an element-wise scatter (and its
-                # gradient). Unmerged, every signal is an array of its own, written
-                # whole: the same network in less time (docs/performance.md,
-                # "NengoDL training against plain Keras")
-                nengo_dl.configure_settings(planner=noop_planner)
         self.presentation = presentation
         self.training = training
         self.batch_size = batch_size

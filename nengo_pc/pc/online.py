@@ -136,8 +136,11 @@ from nengo_pc.training.config import require_int, require_positive
 from nengo_pc.training.evaluation import check_split
 from nengo_pc.training.loop import read_checkpoint
 
-__all__ = ["OnlineConfig", "OnlineResult", "network_options", "online_history",
+__all__ = ["ONLINE_SIMULATORS", "OnlineConfig", "OnlineResult", "network_options", "online_history",
            "train_online"]
+
+#: What can run online learning's network (`OnlineConfig.simulator`).
+ONLINE_SIMULATORS = ("nengo_dl", "tensorflow")
 
 #: Settings a resumed run may change: how long it runs and how it is evaluated.
 RESUMABLE_CHANGES = ("n_samples", "epochs", "n_eval", "eval_every", "eval_spiking",
@@ -200,6 +203,13 @@ class OnlineConfig:  # pylint: disable=too-many-instance-attributes
         the Poisson inputs.
     network_kwargs : dict or None
         Further `PredictiveCodingNetwork` arguments (override the derived ones).
+    simulator : str
+        What runs the network, one of `ONLINE_SIMULATORS`: ``"nengo_dl"``
+        (`~nengo_pc.pc.online_network.OnlineSimulator`) or ``"tensorflow"``
+        (`~nengo_pc.pc.online_tf.OnlineTFSimulator`: the same network's Nengo
+        operators in plain TensorFlow, the same numbers to float32 rounding,
+        several times as fast; docs/performance.md). A checkpoint resumes only
+        with the simulator that wrote it.
     """
 
     spiking: bool = True
@@ -226,6 +236,7 @@ class OnlineConfig:  # pylint: disable=too-many-instance-attributes
     average_time: float = 0.01
     seed: int = 0
     network_kwargs: dict = None
+    simulator: str = "nengo_dl"
 
     def __post_init__(self):
         if not isinstance(self.spiking, (bool, np.bool_)):
@@ -249,6 +260,9 @@ class OnlineConfig:  # pylint: disable=too-many-instance-attributes
         if self.input_coding not in INPUT_CODINGS:
             raise ValueError(f"input_coding: {self.input_coding!r} is not one of "
                              f"{', '.join(INPUT_CODINGS)}")
+        if self.simulator not in ONLINE_SIMULATORS:
+            raise ValueError(f"simulator: {self.simulator!r} is not one of "
+                             f"{', '.join(ONLINE_SIMULATORS)}")
         if self.network_kwargs is not None and not isinstance(self.network_kwargs, dict):
             raise ValueError(
                 f"network_kwargs: expected a dict, got {self.network_kwargs!r}")
@@ -326,7 +340,8 @@ def _check_resume(path, arch, record, total):
     if saved_arch.to_dict() != arch.to_dict():
         raise ValueError(f"resume: {path} holds {saved_arch.to_dict()}, not "
                          f"{arch.to_dict()}")
-    saved = metadata["online"]
+    # checkpoints written before the simulator setting were NengoDL's
+    saved = {"simulator": "nengo_dl", **metadata["online"]}
     current = json.loads(json.dumps(record))  # as the checkpoint stored it
     changed = sorted(k for k in current if k not in RESUMABLE_CHANGES
                      and saved.get(k) != current[k])

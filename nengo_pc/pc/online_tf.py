@@ -1,0 +1,715 @@
+"""Online learning's network in plain TensorFlow: Nengo's operators, compiled.
+
+`OnlineTFSimulator` has the interface of `nengo_pc.pc.online_network.OnlineSimulator`
+(``train``, ``outputs``, ``params``, ``state``, ``restore``, ``close``) and runs the
+same network -- the `learning_network` it is given -- without NengoDL. It builds
+that network with NengoDL's own Nengo builder (``nengo_dl.builder.NengoModel``, float32
+signals, the network's seed: the same neurons, gains, biases, initial voltages,
+synapses, transforms, `~nengo_pc.networks.learning.LocalPC` rules and gates as
+``nengo_dl.Simulator``), takes the builder's operator list in Nengo's order
+(`nengo.utils.simulator.operator_dependency_graph`), and interprets every operator
+as TensorFlow does it in NengoDL's op builders, inside one ``tf.function`` per call:
+a ``tf.while_loop`` over the call's steps. Nothing about the topology is written
+here; what this module knows is the semantics of about a dozen Nengo operator types
+(`StepCompiler`), and it refuses a network with any other (ValueError).
+
+What makes it faster than NengoDL is what it leaves out: NengoDL stores all signals
+in a few large arrays per dtype and shape and every operator group gathers its
+inputs from and scatters its outputs into them (docs/performance.md, "Where online
+learning's time goes"); here every base signal is its own tensor, a view is a
+slice, and each operator is the few TensorFlow operations of its arithmetic. The
+learned weights are one matrix shared by the minibatch, as
+`~nengo_pc.networks.learning.share_learned_weights` makes them in NengoDL, and the
+minibatch slots carry their state from call to call as NengoDL's stateful calls do.
+
+The arithmetic is NengoDL's, float32, operation by operation (the same neuron
+steps, filters ``y <- a y + b u``, gated rule with its ``sqrt|g|`` split), but not
+bit for bit: a matrix product may sum in another order (``X @ A^T`` rather than
+NengoDL's ``A @ X^T``), so currents agree to float32 rounding and a spike can flip
+after many steps (``tests/test_online_tf.py`` measures both).
+"""
+
+import re
+
+import numpy as np
+
+from nengo_pc.networks.learning import SimLocalPC, SimProject, encoder_product
+from nengo_pc.networks.pairs import SimSlopeGate, tf_slope
+from nengo_pc.networks.spiking_pc_tf import Filter, lif, spiking_relu
+from nengo_pc.pc.online_network import OnlineSimulator, check_state
+
+
+#: A `nengo.builder.operator.DotInc` by learned weights with at least this many
+#: columns multiplies only the columns its input uses at the step (spikes).
+SKIP_ZERO_COLUMNS = 256
+
+
+def is_pair_encoders(matrix):
+    """Whether ``matrix`` is ``[I; -I]``, the encoders of a pair population."""
+    matrix = np.asarray(matrix)
+    n = matrix.shape[1]
+    return matrix.shape[0] == 2 * n and np.array_equal(
+        matrix, np.vstack([np.eye(n), -np.eye(n)]))
+
+
+def stable_order(operators):
+    """The operators in an order Nengo may run them (reads after sets and incs,
+    updates after reads), the same in every process: the builder's order wherever
+    the dependencies allow (Kahn's algorithm, earliest first). Nengo's own
+    topological sort follows set iteration, which varies between processes, and
+    the order of two increments of one signal is the order of a float32 sum."""
+    import heapq
+
+    from nengo.utils.simulator import operator_dependency_graph
+
+    operators = [op for op in operators if hasattr(op, "make_step")]
+    index = {op: i for i, op in enumerate(operators)}
+    graph = operator_dependency_graph(operators)
+    waiting = {op: 0 for op in operators}
+    for op in operators:
+        for succ in graph.get(op, ()):
+            waiting[succ] += 1
+    ready = [index[op] for op in operators if waiting[op] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        op = operators[heapq.heappop(ready)]
+        order.append(op)
+        for succ in graph.get(op, ()):
+            waiting[succ] -= 1
+            if waiting[succ] == 0:
+                heapq.heappush(ready, index[succ])
+    if len(order) != len(operators):
+        raise ValueError("simulator: the network's operators have a dependency cycle")
+    return order
+
+
+def _positions(sig):
+    """Flat positions of a signal's elements in its base, shape ``sig.shape``."""
+    base = sig.base
+    index = np.arange(max(base.size, 1)).reshape(base.shape)
+    if not sig.is_view:
+        return index
+    strides = tuple(s * index.itemsize for s in sig.elemstrides)
+    return np.lib.stride_tricks.as_strided(index.ravel()[sig.elemoffset:],
+                                           shape=sig.shape, strides=strides).copy()
+
+
+class StepCompiler:
+    """One simulator step of a built Nengo model as TensorFlow operations.
+
+    Parameters
+    ----------
+    model : nengo.builder.Model
+        The built network.
+    operators : list of nengo.builder.Operator
+        In an order Nengo may run them.
+    fed : dict
+        Base signal -> True for the signals the caller gives every step (the
+        outputs of the nodes NengoDL feeds).
+    shared : set
+        Base signals without a minibatch axis that change (the learned weights,
+        their delta and trace).
+    dt : float
+    batch_size : int
+    """
+
+    def __init__(self, model, operators, fed, shared, dt, batch_size):
+        import tensorflow as tf
+
+        self.tf, self.dt, self.batch_size = tf, np.float32(dt), int(batch_size)
+        self.fed, self.shared = fed, shared
+        self.ops = operators
+        written = {s.base for op in operators for s in op.sets + op.incs + op.updates}
+        self.batched = (written - shared) | set(fed)
+        # the signals a step starts from: every written one except those a step
+        # sets whole before reading them (reset ones, neuron outputs); a larger set
+        # would only cost a little
+        transient = {op.dst.base for op in operators
+                     if type(op).__name__ == "Reset" and not op.dst.is_view}
+        transient |= {op.output.base for op in operators
+                      if type(op).__name__ in ("SimNeurons", "SimSlopeGate", "SimProject")
+                      and not op.output.is_view}
+        carried = written - transient
+        for op in operators:
+            if type(op).__name__ == "SimNeurons":
+                carried.update(op.sets[i].base for i in op.state_idxs.values())
+        order = []
+        for op in operators:
+            for s in op.all_signals:
+                if s.base in carried and s.base not in order:
+                    order.append(s.base)
+        self.carried = order
+        self.constants = {}
+        # the gated rules' traces and deltas carry a flag "may be nonzero"
+        self.flagged = [s.base for op in operators if isinstance(op, SimLocalPC)
+                        and op.trace is not None for s in (op.trace, op.delta)]
+        self.accumulated, self.transposed = [], []
+        self.steppers = [self._stepper(op) for op in operators]
+
+    # -- signals -------------------------------------------------------------------
+    def initial(self, base, batch_size):
+        """Initial value of a carried base signal (float32, tiled over the batch)."""
+        value = np.asarray(base.initial_value, np.float32)
+        if base in self.batched:
+            value = np.broadcast_to(value, (batch_size,) + value.shape).copy()
+        return value
+
+    def constant(self, base):
+        """A base signal no operator writes, as a constant of the graph being built."""
+        if base not in self.constants:
+            value = base.initial_value
+            if hasattr(value, "toarray"):
+                value = value.toarray()
+            self.constants[base] = np.asarray(value, np.float32)
+        return self.tf.constant(self.constants[base])
+
+    def _get(self, env, base):
+        return env[base] if base in env else self.constant(base)
+
+    def read(self, env, sig):
+        """A signal's value (a slice of its base for a view; a 0-d view keeps a
+        last axis of 1, so that it broadcasts against the batch)."""
+        tf = self.tf
+        value = self._get(env, sig.base)
+        if not sig.is_view:
+            return value
+        lead = 1 if sig.base in self.batched else 0
+        if sig.base.ndim == 1 and sig.ndim <= 1:
+            start = sig.elemoffset
+            if sig.ndim == 0:
+                return value[..., start:start + 1]
+            step = sig.elemstrides[0]
+            if step > 0:
+                return value[..., start:start + step * sig.shape[0]:step]
+        flat = tf.reshape(value, tf.concat([tf.shape(value)[:lead], [-1]], 0))
+        return tf.gather(flat, _positions(sig), axis=lead)
+
+    def write(self, env, sig, value, inc, index=None):
+        """Set or add ``value`` into ``sig`` (or its elements ``index``)."""
+        tf = self.tf
+        base = sig.base
+        batched = base in self.batched
+        full = ((self.batch_size,) if batched else ()) + tuple(base.shape)
+        positions = _positions(sig)
+        if index is not None:
+            positions = positions[index]
+        positions = np.asarray(positions).ravel()
+        if len(positions) == max(base.size, 1) and np.array_equal(
+                positions, np.arange(len(positions))):  # the whole base
+            if not (batched and len(value.shape) == len(full)):
+                value = tf.broadcast_to(tf.reshape(value, tuple(base.shape)), full)
+            env[base] = self._get(env, base) + value if inc else value
+            return
+        old = tf.broadcast_to(self._get(env, base), full)
+        lead = full[:1] if batched else ()
+        value = tf.broadcast_to(tf.reshape(value, lead + (-1,)) if len(value.shape) > len(lead)
+                                else value, lead + (len(positions),))
+        start = int(positions[0])
+        if base.ndim == 1 and np.array_equal(positions,
+                                             np.arange(start, start + len(positions))):
+            end = start + len(positions)
+            middle = old[..., start:end] + value if inc else value
+            env[base] = tf.concat([old[..., :start], middle, old[..., end:]], axis=-1)
+            return
+        # general positions: through the transposed base (rare in these networks)
+        n = max(base.size, 1)
+        rows = tf.transpose(tf.reshape(old, (-1, n)))
+        update = tf.transpose(tf.reshape(value, (-1, len(positions))))
+        idx = positions[:, None].astype(np.int32)
+        rows = (tf.tensor_scatter_nd_add if inc else tf.tensor_scatter_nd_update)(
+            rows, idx, update)
+        env[base] = tf.reshape(tf.transpose(rows), full)
+
+    # -- operators -----------------------------------------------------------------
+    def _stepper(self, op):
+        name = type(op).__name__
+        method = getattr(self, "_op_" + name, None)
+        if method is None:
+            raise ValueError(f"simulator: the tensorflow simulator cannot run "
+                             f"Nengo's {name} operator ({op}); use simulator='nengo_dl'")
+        return method(op)
+
+    def _op_Reset(self, op):
+        value = np.asarray(op.value, np.float32)
+
+        def step(env):
+            self.write(env, op.dst, self.tf.constant(
+                np.broadcast_to(value, op.dst.shape).copy()), inc=False)
+        return step
+
+    def _op_Copy(self, op):
+        tf = self.tf
+        src_slice = op.src_slice
+        dst_slice = op.dst_slice
+
+        if op.inc and src_slice is None and dst_slice is None \
+                and op.src.base in self.flagged and not op.dst.is_view:
+            # weights += delta: delta is 0 but when a rule's window closes
+            def commit(env):
+                w, key = self._get(env, op.dst.base), ("transposed", op.dst.base)
+                flag = env[("nonzero", op.src.base)]
+                env[op.dst.base] = w = tf.cond(flag, lambda: w + self.read(env, op.src),
+                                               lambda: w)
+                if key in env:
+                    old = env[key]
+                    env[key] = tf.cond(flag, lambda: tf.transpose(w), lambda: old)
+            return commit
+
+        def step(env):
+            x = self.read(env, op.src)
+            if src_slice is not None:
+                idx = np.arange(op.src.shape[0])[src_slice]
+                x = tf.gather(x, idx, axis=len(x.shape) - 1)
+            self.write(env, op.dst, x, inc=op.inc,
+                       index=None if dst_slice is None
+                       else np.arange(op.dst.shape[0])[dst_slice])
+        return step
+
+    def _op_ElementwiseInc(self, op):
+        def step(env):
+            self.write(env, op.Y, self.read(env, op.A) * self.read(env, op.X), inc=True)
+        return step
+
+    def _op_DotInc(self, op):
+        tf = self.tf
+        if op.A.base in self.batched or op.A.ndim != 2:
+            raise ValueError(f"simulator: the tensorflow simulator multiplies by "
+                             f"unbatched matrices only ({op})")
+
+        if op.A.base in self.shared and not op.A.is_view and op.X.base in self.batched \
+                and op.A.shape[1] >= SKIP_ZERO_COLUMNS:
+            self.transposed.append(op.A.base)
+
+            def sparse_step(env):
+                # the columns of x that are 0 for every item (the spikes of silent
+                # neurons) add nothing: multiply by the others' rows of A^T only
+                x = self.read(env, op.X)
+                active = tf.where(tf.reduce_any(tf.not_equal(x, 0), axis=0))[:, 0]
+                at = env[("transposed", op.A.base)]
+                dot = tf.matmul(tf.gather(x, active, axis=1), tf.gather(at, active))
+                self.write(env, op.Y, dot, inc=True)
+            return sparse_step
+
+        def step(env):
+            x = self.read(env, op.X)
+            a = self.read(env, op.A)
+            if op.X.base in self.batched:
+                dot = tf.matmul(x, a, transpose_b=True)
+            else:
+                dot = tf.linalg.matvec(a, x)
+            self.write(env, op.Y, dot, inc=True)
+        return step
+
+    def _op_SparseDotInc(self, op):
+        tf = self.tf
+        matrix = op.A.initial_value
+        indices, data = np.asarray(matrix.indices), np.asarray(matrix.data, np.float32)
+        n_rows = matrix.shape[0]
+        counts = np.zeros(n_rows, int)
+        cols, coefs = [], []
+        for (row, col), value in zip(indices, data):  # in index order, as NengoDL
+            k = counts[row]
+            if k == len(cols):
+                cols.append(np.zeros(n_rows, np.int32))
+                coefs.append(np.zeros(n_rows, np.float32))
+            cols[k][row], coefs[k][row] = col, value
+            counts[row] += 1
+        coefs = [tf.constant(c) for c in coefs]
+
+        def step(env):
+            x = self.read(env, op.X)
+            axis = len(x.shape) - 1
+            dot = None
+            for col, coef in zip(cols, coefs):
+                term = coef * tf.gather(x, col, axis=axis)
+                dot = term if dot is None else dot + term
+            self.write(env, op.Y, dot, inc=True)
+        return step
+
+    def _op_TimeUpdate(self, op):
+        def step(env):
+            new = self._get(env, op.step.base) + 1
+            env[op.step.base] = new
+            if op.time is not None:
+                env[op.time.base] = self.tf.cast(new, self.tf.float32) * self.dt
+        return step
+
+    def _op_SimNeurons(self, op):
+        import nengo
+
+        tf, dt = self.tf, self.dt
+        ntype = op.neurons
+        state = {name: op.sets[i] for name, i in op.state_idxs.items()}
+        amplitude = np.float32(getattr(ntype, "amplitude", 1.0))
+        alpha = amplitude / dt
+        if type(ntype) is nengo.SpikingRectifiedLinear:
+            def step(env):
+                out, _, v = spiking_relu(self.read(env, op.J),
+                                         self.read(env, state["voltage"]), dt, alpha)
+                self.write(env, op.output, out, inc=False)
+                self.write(env, state["voltage"], v, inc=False)
+        elif type(ntype) is nengo.RectifiedLinear:
+            def step(env):
+                out = tf.nn.relu(self.read(env, op.J))
+                if amplitude != 1:
+                    out = out * amplitude
+                self.write(env, op.output, out, inc=False)
+        elif type(ntype) is nengo.LIF:
+            def step(env):
+                out, _, v, ref = lif(self.read(env, op.J), self.read(env, state["voltage"]),
+                                     self.read(env, state["refractory_time"]), dt, alpha,
+                                     ntype)
+                self.write(env, op.output, out, inc=False)
+                self.write(env, state["voltage"], v, inc=False)
+                self.write(env, state["refractory_time"], ref, inc=False)
+        else:
+            raise ValueError(f"simulator: the tensorflow simulator runs "
+                             f"SpikingRectifiedLinear, RectifiedLinear and LIF neurons, "
+                             f"not {ntype}; use simulator='nengo_dl'")
+        return step
+
+    def _op_SimProcess(self, op):
+        import nengo
+
+        if not isinstance(op.process, nengo.LinearFilter) or op.mode != "update":
+            raise ValueError(f"simulator: the tensorflow simulator runs linear "
+                             f"filters only, not {op.process}; use simulator='nengo_dl'")
+        synapse = Filter(op.process, float(self.dt))
+        if synapse.order != 1:
+            raise ValueError(f"synapse: the tensorflow simulator runs first-order "
+                             f"synapses (Lowpass), not {op.process}")
+
+        def step(env):
+            y = self.read(env, op.output)
+            self.write(env, op.output, synapse.a * y + synapse.b * self.read(env, op.input),
+                       inc=False)
+        return step
+
+    def _op_SimPyFunc(self, op):
+        if op.output is None or op.output.base not in self.fed:
+            raise ValueError(f"simulator: the tensorflow simulator cannot call "
+                             f"Python functions ({op}); use simulator='nengo_dl'")
+        return lambda env: None  # its output is fed
+
+    def _op_SimProbe(self, op):
+        return lambda env: None  # read after the step
+
+    def _op_SimSlopeGate(self, op):
+        slope = tf_slope(op.activation)
+        n = op.output.shape[0]
+
+        def step(env):
+            x = self.read(env, op.input)
+            self.write(env, op.output, slope(x[..., :n]) * x[..., n:], inc=False)
+        return step
+
+    def _op_SimProject(self, op):
+        product = encoder_product(op.matrix, self.tf.float32)
+
+        def step(env):
+            self.write(env, op.output, product(self.read(env, op.input)), inc=False)
+        return step
+
+    def _op_SimLocalPC(self, op):
+        # NengoDL's builder of the rule (nengo_pc.networks.learning), with the
+        # weights shared by the minibatch
+        tf = self.tf
+        if op.delta.base not in self.shared:
+            raise ValueError("simulator: the tensorflow simulator needs the "
+                             "LocalPC weights shared (share_learned_weights)")
+        d = op.post_encoders.shape[1]
+        post_pair = is_pair_encoders(op.post_encoders)
+        pre_pair = op.pre_encoders is not None and is_pair_encoders(op.pre_encoders)
+        post = (lambda x: x) if post_pair else encoder_product(op.post_encoders,
+                                                              tf.float32)
+        pre_enc = ((lambda x: x) if pre_pair or op.pre_encoders is None
+                   else encoder_product(op.pre_encoders, tf.float32))
+        scale = tf.constant(-op.scale, tf.float32)
+
+        def expand(m):
+            """The full change from its pair-coded block: mirrored halves (exact:
+            the full product's entries are these, negated or not)."""
+            if pre_pair:
+                m = tf.concat([m, -m], axis=1)
+            return tf.concat([m, -m], axis=0) if post_pair else m
+
+        def change(error, pre):
+            """The change in pair-coded block form (see `expand`)."""
+            local, pre = post(error[:, :d]), pre_enc(pre)
+            if op.trace is not None:
+                gate = error[:, d:d + 1]
+                root = tf.sqrt(tf.abs(gate))
+                local *= tf.sign(gate) * root
+                pre *= root
+            return tf.matmul(local, pre, transpose_a=True) * scale
+
+        if op.trace is None:
+            def step(env):
+                error, pre = self.read(env, op.error), self.read(env, op.pre_filtered)
+                self.write(env, op.delta, expand(change(error, pre)), inc=False)
+            return step
+
+        # gated: the window's products are summed in block form ("acc") and added
+        # to the trace when the window closes or the call ends (`finish`); the
+        # trace is 0 when a window opens, so the sum is NengoDL's, term by term
+        n_post = d if post_pair else op.trace.shape[0]
+        n_pre = op.pre_encoders.shape[1] if pre_pair else op.trace.shape[1]
+        self.accumulated.append((op.trace.base, expand, (n_post, n_pre)))
+
+        def step(env):
+            error, pre = self.read(env, op.error), self.read(env, op.pre_filtered)
+            trace, delta = self.read(env, op.trace), self.read(env, op.delta)
+            acc, a_flag = env[("acc", op.trace.base)], env[("acc nonzero", op.trace.base)]
+            t_flag, d_flag = env[("nonzero", op.trace.base)], env[("nonzero", op.delta.base)]
+            is_open = tf.reduce_any(tf.not_equal(error[:, d], 0))
+            yes, no = tf.constant(True), tf.constant(False)
+
+            def cleared():
+                return tf.cond(d_flag, lambda: tf.zeros_like(delta), lambda: delta)
+
+            def learn():
+                return trace, cleared(), acc + change(error, pre), t_flag, no, yes
+
+            def close():
+                return tf.cond(
+                    t_flag | a_flag,
+                    lambda: (tf.zeros_like(trace), trace + expand(acc),
+                             tf.zeros_like(acc), no, yes, no),
+                    lambda: (trace, cleared(), acc, no, no, no))
+
+            trace, delta, acc, t_flag, d_flag, a_flag = tf.cond(is_open, learn, close)
+            self.write(env, op.trace, trace, inc=False)
+            self.write(env, op.delta, delta, inc=False)
+            env[("acc", op.trace.base)], env[("acc nonzero", op.trace.base)] = acc, a_flag
+            env[("nonzero", op.trace.base)] = t_flag
+            env[("nonzero", op.delta.base)] = d_flag
+        return step
+
+    # -- a call ----------------------------------------------------------------------
+    def start(self, env):
+        """Add the per-call auxiliary values to ``env`` (from its state): whether
+        each flagged signal may be nonzero, the block sums, the transposes."""
+        tf = self.tf
+        for base in self.flagged:
+            env[("nonzero", base)] = tf.reduce_any(tf.not_equal(env[base], 0))
+        for base, _, shape in self.accumulated:
+            env[("acc", base)] = tf.zeros(shape)
+            env[("acc nonzero", base)] = tf.constant(False)
+        for base in self.transposed:
+            env[("transposed", base)] = tf.transpose(self._get(env, base))
+
+    def finish(self, env):
+        """Fold what is left of the block sums into the traces (at a call's end)."""
+        tf = self.tf
+        for base, expand, _ in self.accumulated:
+            trace, acc = env[base], env[("acc", base)]
+            env[base] = tf.cond(env[("acc nonzero", base)],
+                                lambda t=trace, a=acc, e=expand: t + e(a),
+                                lambda t=trace: t)
+
+    def segments(self, jit_compile):
+        """Group the step's operators for XLA: runs of operators that touch no
+        shared (learned) signal, each compiled as one XLA function, and between
+        them the operators on the learned weights, which stay plain TensorFlow
+        (their conditionals skip most of their work; XLA would copy the large
+        matrices instead). Operators keep an order Nengo may run them in: a
+        non-learning operator goes in the run after the last learning operator it
+        depends on."""
+        big = [any(s.base in self.shared for s in op.all_signals) for op in self.ops]
+        index = {op: i for i, op in enumerate(self.ops)}
+        depth = [0] * len(self.ops)
+        from nengo.utils.simulator import operator_dependency_graph
+
+        graph = operator_dependency_graph(self.ops)
+        for i, op in enumerate(self.ops):  # self.ops is in dependency order
+            for succ in graph[op]:
+                j = index[succ]
+                depth[j] = max(depth[j], depth[i] + big[i])
+        plan = []
+        for level in range(max(depth) + 1):
+            small = [i for i in range(len(self.ops)) if depth[i] == level and not big[i]]
+            if small:
+                touched = {s.base for i in small for s in self.ops[i].all_signals}
+                steppers = [self.steppers[i] for i in small]
+                plan.append(self._compiled(steppers, touched) if jit_compile
+                            else steppers)
+            plan.append([self.steppers[i] for i in range(len(self.ops))
+                         if depth[i] == level and big[i]])
+        self.plan = [p for p in plan if p]
+        return self.plan
+
+    def _compiled(self, steppers, touched):
+        """Steppers as one XLA-compiled function of the bases ``touched``."""
+        tf = self.tf
+        cache = {}
+
+        def run(env):
+            keys = tuple(k for k in env if k in touched)
+            if keys not in cache:
+                def segment(values):
+                    local = dict(zip(keys, values))
+                    for stepper in steppers:
+                        stepper(local)
+                    changed = [k for k in local if k not in keys
+                               or local[k] is not values[keys.index(k)]]
+                    cache[keys + ("out",)] = changed
+                    return [local[k] for k in changed]
+                cache[keys] = tf.function(segment, jit_compile=True,
+                                          autograph=False)
+            values = cache[keys]([env[k] for k in keys])
+            env.update(zip(cache[keys + ("out",)], values))
+        return [run]
+
+    def step(self, env):
+        """Run every operator once on ``env`` (base signal -> tensor), in place."""
+        for group in getattr(self, "plan", [self.steppers]):
+            for stepper in group:
+                stepper(env)
+
+
+class OnlineTFSimulator(OnlineSimulator):
+    """A `learning_network` run by `StepCompiler` in TensorFlow, not NengoDL.
+
+    The interface and the parameters of `OnlineSimulator` (``train``, ``outputs``,
+    ``params``, ``state``, ``restore``, ``close``). Training calls carry every
+    minibatch slot's state and the shared weights on (NengoDL's stateful calls);
+    evaluation calls start from the same state and leave it as it was.
+
+    Parameters
+    ----------
+    net, presentation, batch_size, dt, seed, input_coding, max_rate
+        As for `OnlineSimulator`.
+    jit_compile : bool
+        Compile each call with XLA (see ``docs/performance.md``).
+    """
+
+    def __init__(self, net, presentation, batch_size, *, dt, seed, input_coding,
+                 max_rate, jit_compile=False, unroll=False):
+        # pylint: disable=super-init-not-called,import-outside-toplevel
+        import tensorflow as tf
+        from nengo.rc import rc as nengo_rc
+        from nengo_dl.builder import NengoBuilder, NengoModel
+
+        from nengo_pc.training.backends import quiet_build
+
+        self.net, self.presentation, self.batch_size = net, presentation, batch_size
+        self.dt, self.input_coding, self.max_rate = dt, input_coding, max_rate
+        self.seed, self.unroll = seed, bool(unroll)
+        # the model NengoDL builds: its builder, float32 signals
+        precision = nengo_rc.get("precision", "bits")
+        nengo_rc.set("precision", "bits", "32")
+        try:
+            model = NengoModel(dt=float(dt), label=f"{net}, dt={dt:f}",
+                               builder=NengoBuilder(), fail_fast=False)
+            with quiet_build():
+                model.build(net)
+        finally:
+            nengo_rc.set("precision", "bits", precision)
+        self.model = model
+        operators = stable_order(model.operators)
+        fed_nodes = (net.images, net.targets, net.mode_node, net.learning_gate)
+        self.fed = [model.sig[node]["out"].base for node in fed_nodes]
+        shared = {s.base for op in operators if isinstance(op, SimLocalPC)
+                  for s in (op.weights, op.delta, op.trace) if s is not None}
+        self.compiler = StepCompiler(model, operators, {b: True for b in self.fed},
+                                     shared, dt, batch_size)
+        self.probe = model.sig[net.online_output]["in"]
+        # names stable across processes (a checkpoint's keys): the builder's order,
+        # without the memory addresses some signal names include
+        self.names = [f"{i}:{re.sub(' at 0x[0-9a-f]+|0x[0-9a-f]+', '', base.name)}"
+                      for i, base in enumerate(self.compiler.carried)]
+        self.initial = [self.compiler.initial(base, batch_size)
+                        for base in self.compiler.carried]
+        self._state = [tf.constant(v) for v in self.initial]
+        self.compiler.segments(jit_compile)
+        self._call = tf.function(self._steps)
+
+    def _steps(self, state, inputs):
+        """Every step of a call: ``inputs`` ``(T, B, n)`` per fed node."""
+        import tensorflow as tf
+
+        compiler, carried = self.compiler, self.compiler.carried
+        n_steps = tf.shape(inputs[0])[0]
+
+        env = dict(zip(carried, state))
+        compiler.start(env)
+        aux = sorted((k for k in env if isinstance(k, tuple)), key=str)
+
+        def body(t, state, aux_values, outs):
+            env = dict(zip(carried, state))
+            env.update(zip(aux, aux_values))
+            for base, x in zip(self.fed, inputs):
+                env[base] = x[t]
+            compiler.step(env)
+            out = compiler.read(env, self.probe)
+            return (t + 1, [env[b] for b in carried], [env[k] for k in aux],
+                    outs + [out] if isinstance(outs, list) else outs.write(t, out))
+
+        if self.unroll:
+            values = (0, list(state), [env[k] for k in aux], [])
+            for _ in range(inputs[0].shape[0]):
+                values = body(*values)
+            _, state, aux_values, outs = values
+            outs = tf.stack(outs)
+        else:
+            _, state, aux_values, outs = tf.while_loop(
+                lambda t, *_: t < n_steps, body,
+                (tf.constant(0), list(state), [env[k] for k in aux],
+                 tf.TensorArray(tf.float32, n_steps)))
+            outs = outs.stack()
+        env = dict(zip(carried, state))
+        env.update(zip(aux, aux_values))
+        compiler.finish(env)
+        return [env[b] for b in carried], outs
+
+    def _run(self, images, targets, modes, gate, rng, stateful):
+        n_steps = gate.shape[1]
+        inputs = [self._inputs(images, n_steps, rng),
+                  np.repeat(np.asarray(targets, np.float32)[:, None, :], n_steps, axis=1),
+                  np.asarray(modes, np.float32), np.asarray(gate, np.float32)]
+        inputs = [np.ascontiguousarray(np.swapaxes(x, 0, 1), np.float32) for x in inputs]
+        state, outs = self._call(self._state, inputs)
+        if stateful:
+            self._state = state
+        return np.swapaxes(outs.numpy(), 0, 1)
+
+    def close(self):
+        """Nothing to release (the state is dropped with the object)."""
+
+    def _current(self):
+        return dict(zip(self.compiler.carried, self._state))
+
+    def params(self):
+        """The learned parameters, read from the shared weights (float32)."""
+        return self.net.params_from(self)
+
+    @property
+    def signals(self):
+        """``{signal: ndarray}`` of the current state, for `params_from`."""
+        compiler, env = self.compiler, self._current()
+
+        class Signals:  # pylint: disable=too-few-public-methods
+            def __getitem__(self, sig):
+                return np.asarray(compiler.read(env, sig))
+
+        return Signals()
+
+    def state(self):
+        """The simulator's state: ``{name: ndarray}`` (every carried signal: the
+        learned weights, their traces, neuron voltages, synapse states)."""
+        return {name: np.asarray(value) for name, value in zip(self.names, self._state)}
+
+    def restore(self, state):
+        """Set the state to ``state`` (from `state`, same network).
+
+        Raises
+        ------
+        ValueError
+            Naming ``resume``, if ``state`` does not have this simulator's arrays.
+        """
+        import tensorflow as tf
+
+        check_state(self.state(), state)
+        self._state = [tf.constant(np.asarray(state[name], np.float32))
+                       for name in self.names]

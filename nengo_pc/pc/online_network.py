@@ -250,12 +250,14 @@ class OnlineSimulator:
     def _run(self, images, targets, modes, gate, rng, stateful):
         n_steps = gate.shape[1]
         net = self.net
-        return self.sim.predict_on_batch({
+        # every probe's data, kept for tests that add probes to the network
+        self.probe_data = self.sim.predict_on_batch({
             net.images: self._inputs(images, n_steps, rng),
             net.targets: np.repeat(targets[:, None, :], n_steps, axis=1),
             net.mode_node: modes,
             net.learning_gate: gate,
-        }, stateful=stateful)[net.online_output]
+        }, stateful=stateful)
+        return self.probe_data[net.online_output]
 
     def train(self, images, targets, factor, rng):
         """Present a minibatch with the output clamped to ``targets``, learning at

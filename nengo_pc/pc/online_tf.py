@@ -614,7 +614,9 @@ class OnlineTFSimulator(OnlineSimulator):
                   for s in (op.weights, op.delta, op.trace) if s is not None}
         self.compiler = StepCompiler(model, operators, {b: True for b in self.fed},
                                      shared, dt, batch_size)
-        self.probe = model.sig[net.online_output]["in"]
+        # every probe is recorded at every step (the learning network has one)
+        self.probes = list(net.all_probes)
+        self.probe_signals = [model.sig[probe]["in"] for probe in self.probes]
         # names stable across processes (a checkpoint's keys): the builder's order,
         # without the memory addresses some signal names include
         self.names = [f"{i}:{re.sub(' at 0x[0-9a-f]+|0x[0-9a-f]+', '', base.name)}"
@@ -642,22 +644,23 @@ class OnlineTFSimulator(OnlineSimulator):
             for base, x in zip(self.fed, inputs):
                 env[base] = x[t]
             compiler.step(env)
-            out = compiler.read(env, self.probe)
+            out = [compiler.read(env, sig) for sig in self.probe_signals]
             return (t + 1, [env[b] for b in carried], [env[k] for k in aux],
-                    outs + [out] if isinstance(outs, list) else outs.write(t, out))
+                    outs + [out] if self.unroll
+                    else [ta.write(t, o) for ta, o in zip(outs, out)])
 
         if self.unroll:
             values = (0, list(state), [env[k] for k in aux], [])
             for _ in range(inputs[0].shape[0]):
                 values = body(*values)
             _, state, aux_values, outs = values
-            outs = tf.stack(outs)
+            outs = [tf.stack(o) for o in zip(*outs)]
         else:
             _, state, aux_values, outs = tf.while_loop(
                 lambda t, *_: t < n_steps, body,
                 (tf.constant(0), list(state), [env[k] for k in aux],
-                 tf.TensorArray(tf.float32, n_steps)))
-            outs = outs.stack()
+                 [tf.TensorArray(tf.float32, n_steps) for _ in self.probe_signals]))
+            outs = [ta.stack() for ta in outs]
         env = dict(zip(carried, state))
         env.update(zip(aux, aux_values))
         compiler.finish(env)
@@ -672,7 +675,10 @@ class OnlineTFSimulator(OnlineSimulator):
         state, outs = self._call(self._state, inputs)
         if stateful:
             self._state = state
-        return np.swapaxes(outs.numpy(), 0, 1)
+        # (B, T, ...) as NengoDL returns probe data
+        self.probe_data = {probe: np.swapaxes(out.numpy(), 0, 1)
+                           for probe, out in zip(self.probes, outs)}
+        return self.probe_data[self.net.online_output]
 
     def close(self):
         """Nothing to release (the state is dropped with the object)."""

@@ -123,7 +123,13 @@ def _spiking_run(sims, n_calls):
     return runs
 
 
-def test_spiking_network_agrees_to_rounding_until_a_spike_flips():
+@pytest.mark.parametrize("paths", ["small", "large"])
+def test_spiking_network_agrees_to_rounding_until_a_spike_flips(paths, monkeypatch):
+    if paths == "large":  # the paths taken for the large matrices of MNIST networks
+        from nengo_pc.pc import online_tf
+
+        monkeypatch.setattr(online_tf, "CONDITIONAL_TRACE", 0)
+        monkeypatch.setattr(online_tf, "SKIP_ZERO_COLUMNS", 0)
     n_calls = 4
     sims = _simulators(spiking=True, probes=True)
     ref, ours = _spiking_run(sims, n_calls)
@@ -143,7 +149,13 @@ def test_spiking_network_agrees_to_rounding_until_a_spike_flips():
     np.testing.assert_allclose(learned[1], learned[0], rtol=0, atol=2e-6)
 
 
-def test_state_and_restore_resume_exactly():
+@pytest.mark.parametrize("paths", ["small", "large"])
+def test_state_and_restore_resume_exactly(paths, monkeypatch):
+    if paths == "large":
+        from nengo_pc.pc import online_tf
+
+        monkeypatch.setattr(online_tf, "CONDITIONAL_TRACE", 0)
+        monkeypatch.setattr(online_tf, "SKIP_ZERO_COLUMNS", 0)
     (sim,) = _simulators(spiking=True, classes=(OnlineTFSimulator,))
     images, targets = _data(4)
     for k in range(2):

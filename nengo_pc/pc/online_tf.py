@@ -44,6 +44,12 @@ from nengo_pc.pc.online_network import OnlineSimulator, check_state
 SKIP_ZERO_COLUMNS = 256
 
 
+#: A gated `LocalPC` whose trace has at least this many entries skips, by
+#: conditionals, the work its closed window does not need; smaller ones compute
+#: NengoDL's arithmetic every step.
+CONDITIONAL_TRACE = 100000
+
+
 def is_pair_encoders(matrix):
     """Whether ``matrix`` is ``[I; -I]``, the encoders of a pair population."""
     matrix = np.asarray(matrix)
@@ -82,6 +88,13 @@ def stable_order(operators):
     if len(order) != len(operators):
         raise ValueError("simulator: the network's operators have a dependency cycle")
     return order
+
+
+class Zero:  # pylint: disable=too-few-public-methods
+    """A signal a ``Reset`` set to 0 this step and nothing has written since."""
+
+    def __init__(self, shape):
+        self.shape = shape
 
 
 def _positions(sig):
@@ -143,7 +156,8 @@ class StepCompiler:
         self.constants = {}
         # the gated rules' traces and deltas carry a flag "may be nonzero"
         self.flagged = [s.base for op in operators if isinstance(op, SimLocalPC)
-                        and op.trace is not None for s in (op.trace, op.delta)]
+                        and op.trace is not None and op.trace.size >= CONDITIONAL_TRACE
+                        for s in (op.trace, op.delta)]
         self.accumulated, self.transposed = [], []
         self.steppers = [self._stepper(op) for op in operators]
 
@@ -164,14 +178,20 @@ class StepCompiler:
             self.constants[base] = np.asarray(value, np.float32)
         return self.tf.constant(self.constants[base])
 
-    def _get(self, env, base):
-        return env[base] if base in env else self.constant(base)
+    def value(self, env, base):
+        """A base signal's current value (a tensor)."""
+        value = env[base] if base in env else self.constant(base)
+        return self.tf.zeros(value.shape) if isinstance(value, Zero) else value
+
+    def full_shape(self, base):
+        """A base's shape with its minibatch axis (if it has one)."""
+        return ((self.batch_size,) if base in self.batched else ()) + tuple(base.shape)
 
     def read(self, env, sig):
         """A signal's value (a slice of its base for a view; a 0-d view keeps a
         last axis of 1, so that it broadcasts against the batch)."""
         tf = self.tf
-        value = self._get(env, sig.base)
+        value = self.value(env, sig.base)
         if not sig.is_view:
             return value
         lead = 1 if sig.base in self.batched else 0
@@ -197,11 +217,13 @@ class StepCompiler:
         positions = np.asarray(positions).ravel()
         if len(positions) == max(base.size, 1) and np.array_equal(
                 positions, np.arange(len(positions))):  # the whole base
-            if not (batched and len(value.shape) == len(full)):
+            if tuple(value.shape) != full:
                 value = tf.broadcast_to(tf.reshape(value, tuple(base.shape)), full)
-            env[base] = self._get(env, base) + value if inc else value
+            if inc and not isinstance(env.get(base), Zero):  # 0 + x is x
+                value = self.value(env, base) + value
+            env[base] = value
             return
-        old = tf.broadcast_to(self._get(env, base), full)
+        old = tf.broadcast_to(self.value(env, base), full)
         lead = full[:1] if batched else ()
         value = tf.broadcast_to(tf.reshape(value, lead + (-1,)) if len(value.shape) > len(lead)
                                 else value, lead + (len(positions),))
@@ -233,6 +255,12 @@ class StepCompiler:
     def _op_Reset(self, op):
         value = np.asarray(op.value, np.float32)
 
+        if not op.dst.is_view and not np.any(value):
+            def reset_to_zero(env):
+                # a marker, not a tensor: the increments that follow replace it
+                env[op.dst.base] = Zero(self.full_shape(op.dst.base))
+            return reset_to_zero
+
         def step(env):
             self.write(env, op.dst, self.tf.constant(
                 np.broadcast_to(value, op.dst.shape).copy()), inc=False)
@@ -247,7 +275,7 @@ class StepCompiler:
                 and op.src.base in self.flagged and not op.dst.is_view:
             # weights += delta: delta is 0 but when a rule's window closes
             def commit(env):
-                w, key = self._get(env, op.dst.base), ("transposed", op.dst.base)
+                w, key = self.value(env, op.dst.base), ("transposed", op.dst.base)
                 flag = env[("nonzero", op.src.base)]
                 env[op.dst.base] = w = tf.cond(flag, lambda: w + self.read(env, op.src),
                                                lambda: w)
@@ -329,7 +357,7 @@ class StepCompiler:
 
     def _op_TimeUpdate(self, op):
         def step(env):
-            new = self._get(env, op.step.base) + 1
+            new = self.value(env, op.step.base) + 1
             env[op.step.base] = new
             if op.time is not None:
                 env[op.time.base] = self.tf.cast(new, self.tf.float32) * self.dt
@@ -450,6 +478,19 @@ class StepCompiler:
                 self.write(env, op.delta, expand(change(error, pre)), inc=False)
             return step
 
+        if op.trace.size < CONDITIONAL_TRACE:
+            # NengoDL's builder as it is, without conditionals (a conditional
+            # costs more than these small products)
+            def small_step(env):
+                error, pre = self.read(env, op.error), self.read(env, op.pre_filtered)
+                trace = self.read(env, op.trace)
+                is_open = tf.reduce_any(tf.not_equal(error[:, d], 0))
+                zero = tf.zeros_like(trace)
+                self.write(env, op.trace, tf.where(
+                    is_open, trace + expand(change(error, pre)), zero), inc=False)
+                self.write(env, op.delta, tf.where(is_open, zero, trace), inc=False)
+            return small_step
+
         # gated: the window's products are summed in block form ("acc") and added
         # to the trace when the window closes or the call ends (`finish`); the
         # trace is 0 when a window opens, so the sum is NengoDL's, term by term
@@ -497,7 +538,7 @@ class StepCompiler:
             env[("acc", base)] = tf.zeros(shape)
             env[("acc nonzero", base)] = tf.constant(False)
         for base in self.transposed:
-            env[("transposed", base)] = tf.transpose(self._get(env, base))
+            env[("transposed", base)] = tf.transpose(self.value(env, base))
 
     def finish(self, env):
         """Fold what is left of the block sums into the traces (at a call's end)."""
@@ -508,64 +549,10 @@ class StepCompiler:
                                 lambda t=trace, a=acc, e=expand: t + e(a),
                                 lambda t=trace: t)
 
-    def segments(self, jit_compile):
-        """Group the step's operators for XLA: runs of operators that touch no
-        shared (learned) signal, each compiled as one XLA function, and between
-        them the operators on the learned weights, which stay plain TensorFlow
-        (their conditionals skip most of their work; XLA would copy the large
-        matrices instead). Operators keep an order Nengo may run them in: a
-        non-learning operator goes in the run after the last learning operator it
-        depends on."""
-        big = [any(s.base in self.shared for s in op.all_signals) for op in self.ops]
-        index = {op: i for i, op in enumerate(self.ops)}
-        depth = [0] * len(self.ops)
-        from nengo.utils.simulator import operator_dependency_graph
-
-        graph = operator_dependency_graph(self.ops)
-        for i, op in enumerate(self.ops):  # self.ops is in dependency order
-            for succ in graph[op]:
-                j = index[succ]
-                depth[j] = max(depth[j], depth[i] + big[i])
-        plan = []
-        for level in range(max(depth) + 1):
-            small = [i for i in range(len(self.ops)) if depth[i] == level and not big[i]]
-            if small:
-                touched = {s.base for i in small for s in self.ops[i].all_signals}
-                steppers = [self.steppers[i] for i in small]
-                plan.append(self._compiled(steppers, touched) if jit_compile
-                            else steppers)
-            plan.append([self.steppers[i] for i in range(len(self.ops))
-                         if depth[i] == level and big[i]])
-        self.plan = [p for p in plan if p]
-        return self.plan
-
-    def _compiled(self, steppers, touched):
-        """Steppers as one XLA-compiled function of the bases ``touched``."""
-        tf = self.tf
-        cache = {}
-
-        def run(env):
-            keys = tuple(k for k in env if k in touched)
-            if keys not in cache:
-                def segment(values):
-                    local = dict(zip(keys, values))
-                    for stepper in steppers:
-                        stepper(local)
-                    changed = [k for k in local if k not in keys
-                               or local[k] is not values[keys.index(k)]]
-                    cache[keys + ("out",)] = changed
-                    return [local[k] for k in changed]
-                cache[keys] = tf.function(segment, jit_compile=True,
-                                          autograph=False)
-            values = cache[keys]([env[k] for k in keys])
-            env.update(zip(cache[keys + ("out",)], values))
-        return [run]
-
     def step(self, env):
         """Run every operator once on ``env`` (base signal -> tensor), in place."""
-        for group in getattr(self, "plan", [self.steppers]):
-            for stepper in group:
-                stepper(env)
+        for stepper in self.steppers:
+            stepper(env)
 
 
 class OnlineTFSimulator(OnlineSimulator):
@@ -580,12 +567,12 @@ class OnlineTFSimulator(OnlineSimulator):
     ----------
     net, presentation, batch_size, dt, seed, input_coding, max_rate
         As for `OnlineSimulator`.
-    jit_compile : bool
-        Compile each call with XLA (see ``docs/performance.md``).
+    unroll : bool
+        Unroll the call's steps in the graph instead of a ``tf.while_loop``.
     """
 
     def __init__(self, net, presentation, batch_size, *, dt, seed, input_coding,
-                 max_rate, jit_compile=False, unroll=False):
+                 max_rate, unroll=False):
         # pylint: disable=super-init-not-called,import-outside-toplevel
         import tensorflow as tf
         from nengo.rc import rc as nengo_rc
@@ -624,7 +611,6 @@ class OnlineTFSimulator(OnlineSimulator):
         self.initial = [self.compiler.initial(base, batch_size)
                         for base in self.compiler.carried]
         self._state = [tf.constant(v) for v in self.initial]
-        self.compiler.segments(jit_compile)
         self._call = tf.function(self._steps)
 
     def _steps(self, state, inputs):
@@ -645,7 +631,8 @@ class OnlineTFSimulator(OnlineSimulator):
                 env[base] = x[t]
             compiler.step(env)
             out = [compiler.read(env, sig) for sig in self.probe_signals]
-            return (t + 1, [env[b] for b in carried], [env[k] for k in aux],
+            return (t + 1, [compiler.value(env, b) for b in carried],
+                    [env[k] for k in aux],
                     outs + [out] if self.unroll
                     else [ta.write(t, o) for ta, o in zip(outs, out)])
 

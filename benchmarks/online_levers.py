@@ -22,7 +22,7 @@ NengoDL setting applied to the network after it is built
 (``nengo_dl.configure_settings``, e.g. ``inference_only=True``), except
 ``simulator='tensorflow'``, which runs the network in
 `nengo_pc.pc.online_tf.OnlineTFSimulator` instead of NengoDL, and ``tf.NAME``, an
-argument of that simulator (``tf.unroll=True``); values are Python literals. A
+argument of that simulator; values are Python literals. A
 variant whose numbers are not the first variant's gets
 ``max_param_difference_to_<first>``: the largest difference of every 97th
 learned parameter (float32 rounding moves spikes, see

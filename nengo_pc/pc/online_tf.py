@@ -40,9 +40,12 @@ from nengo_pc.pc.online_network import OnlineSimulator, check_state
 
 
 #: A `nengo.builder.operator.DotInc` by learned weights with at least this many
-#: columns multiplies only the columns its input uses at the step (spikes).
-SKIP_ZERO_COLUMNS = 256
+#: columns multiplies only by the nonzero entries of its input (spikes).
+SKIP_ZERO_COLUMNS = 100000
 
+
+#: `take` gathers columns that form more runs than this.
+MAX_RUNS = 8
 
 #: A gated `LocalPC` whose trace has at least this many entries skips, by
 #: conditionals, the work its closed window does not need; smaller ones compute
@@ -88,6 +91,20 @@ def stable_order(operators):
     if len(order) != len(operators):
         raise ValueError("simulator: the network's operators have a dependency cycle")
     return order
+
+
+def take(tf, x, index):
+    """``x[..., index]`` for a constant ``index``: slices of ``x`` where ``index``
+    runs through consecutive columns (the pair transforms' columns do: a slice
+    copies a block, a gather along the last axis copies element by element),
+    else a gather."""
+    index = np.asarray(index)
+    breaks = np.flatnonzero(np.diff(index) != 1) + 1
+    runs = np.split(index, breaks)
+    if len(runs) > MAX_RUNS:
+        return tf.gather(x, index, axis=len(x.shape) - 1)
+    parts = [x[..., int(r[0]):int(r[-1]) + 1] for r in runs]
+    return parts[0] if len(parts) == 1 else tf.concat(parts, axis=-1)
 
 
 class Zero:  # pylint: disable=too-few-public-methods
@@ -288,7 +305,7 @@ class StepCompiler:
             x = self.read(env, op.src)
             if src_slice is not None:
                 idx = np.arange(op.src.shape[0])[src_slice]
-                x = tf.gather(x, idx, axis=len(x.shape) - 1)
+                x = take(tf, x, idx)
             self.write(env, op.dst, x, inc=op.inc,
                        index=None if dst_slice is None
                        else np.arange(op.dst.shape[0])[dst_slice])
@@ -306,16 +323,17 @@ class StepCompiler:
                              f"unbatched matrices only ({op})")
 
         if op.A.base in self.shared and not op.A.is_view and op.X.base in self.batched \
-                and op.A.shape[1] >= SKIP_ZERO_COLUMNS:
+                and op.A.size >= SKIP_ZERO_COLUMNS:
             self.transposed.append(op.A.base)
 
             def sparse_step(env):
-                # the columns of x that are 0 for every item (the spikes of silent
-                # neurons) add nothing: multiply by the others' rows of A^T only
+                # the entries of x that are 0 (the spikes of silent neurons) add
+                # nothing: a sparse product with A^T
                 x = self.read(env, op.X)
-                active = tf.where(tf.reduce_any(tf.not_equal(x, 0), axis=0))[:, 0]
-                at = env[("transposed", op.A.base)]
-                dot = tf.matmul(tf.gather(x, active, axis=1), tf.gather(at, active))
+                where = tf.where(tf.not_equal(x, 0))
+                sparse = tf.SparseTensor(where, tf.gather_nd(x, where),
+                                         tf.shape(x, out_type=tf.int64))
+                dot = tf.sparse.sparse_dense_matmul(sparse, env[("transposed", op.A.base)])
                 self.write(env, op.Y, dot, inc=True)
             return sparse_step
 
@@ -347,10 +365,9 @@ class StepCompiler:
 
         def step(env):
             x = self.read(env, op.X)
-            axis = len(x.shape) - 1
             dot = None
             for col, coef in zip(cols, coefs):
-                term = coef * tf.gather(x, col, axis=axis)
+                term = coef * take(tf, x, col)
                 dot = term if dot is None else dot + term
             self.write(env, op.Y, dot, inc=True)
         return step
@@ -470,12 +487,12 @@ class StepCompiler:
                 root = tf.sqrt(tf.abs(gate))
                 local *= tf.sign(gate) * root
                 pre *= root
-            return tf.matmul(local, pre, transpose_a=True) * scale
+            return tf.matmul(local, pre, transpose_a=True)
 
         if op.trace is None:
             def step(env):
                 error, pre = self.read(env, op.error), self.read(env, op.pre_filtered)
-                self.write(env, op.delta, expand(change(error, pre)), inc=False)
+                self.write(env, op.delta, expand(change(error, pre) * scale), inc=False)
             return step
 
         if op.trace.size < CONDITIONAL_TRACE:
@@ -487,16 +504,23 @@ class StepCompiler:
                 is_open = tf.reduce_any(tf.not_equal(error[:, d], 0))
                 zero = tf.zeros_like(trace)
                 self.write(env, op.trace, tf.where(
-                    is_open, trace + expand(change(error, pre)), zero), inc=False)
+                    is_open, trace + expand(change(error, pre) * scale), zero), inc=False)
                 self.write(env, op.delta, tf.where(is_open, zero, trace), inc=False)
             return small_step
 
-        # gated: the window's products are summed in block form ("acc") and added
-        # to the trace when the window closes or the call ends (`finish`); the
-        # trace is 0 when a window opens, so the sum is NengoDL's, term by term
+        # gated: the window's products are summed in block form ("acc"), scaled
+        # and added to the trace when the window closes or the call ends
+        # (`finish`): NengoDL scales every product before adding it, so the two
+        # differ by rounding
         n_post = d if post_pair else op.trace.shape[0]
         n_pre = op.pre_encoders.shape[1] if pre_pair else op.trace.shape[1]
-        self.accumulated.append((op.trace.base, expand, (n_post, n_pre)))
+
+        def fold(trace, acc, t_flag):
+            """The trace with the block sum added (the trace is often 0)."""
+            full = expand(acc * scale)
+            return tf.cond(t_flag, lambda: trace + full, lambda: full)
+
+        self.accumulated.append((op.trace.base, op.delta.base, fold, (n_post, n_pre)))
 
         def step(env):
             error, pre = self.read(env, op.error), self.read(env, op.pre_filtered)
@@ -515,7 +539,7 @@ class StepCompiler:
             def close():
                 return tf.cond(
                     t_flag | a_flag,
-                    lambda: (tf.zeros_like(trace), trace + expand(acc),
+                    lambda: (tf.zeros_like(trace), fold(trace, acc, t_flag),
                              tf.zeros_like(acc), no, yes, no),
                     lambda: (trace, cleared(), acc, no, no, no))
 
@@ -534,7 +558,7 @@ class StepCompiler:
         tf = self.tf
         for base in self.flagged:
             env[("nonzero", base)] = tf.reduce_any(tf.not_equal(env[base], 0))
-        for base, _, shape in self.accumulated:
+        for base, _, _, shape in self.accumulated:
             env[("acc", base)] = tf.zeros(shape)
             env[("acc nonzero", base)] = tf.constant(False)
         for base in self.transposed:
@@ -543,10 +567,10 @@ class StepCompiler:
     def finish(self, env):
         """Fold what is left of the block sums into the traces (at a call's end)."""
         tf = self.tf
-        for base, expand, _ in self.accumulated:
-            trace, acc = env[base], env[("acc", base)]
+        for base, _, fold, _ in self.accumulated:
+            trace, acc, t_flag = env[base], env[("acc", base)], env[("nonzero", base)]
             env[base] = tf.cond(env[("acc nonzero", base)],
-                                lambda t=trace, a=acc, e=expand: t + e(a),
+                                lambda t=trace, a=acc, f=fold, g=t_flag: f(t, a, g),
                                 lambda t=trace: t)
 
     def step(self, env):
@@ -567,12 +591,10 @@ class OnlineTFSimulator(OnlineSimulator):
     ----------
     net, presentation, batch_size, dt, seed, input_coding, max_rate
         As for `OnlineSimulator`.
-    unroll : bool
-        Unroll the call's steps in the graph instead of a ``tf.while_loop``.
     """
 
     def __init__(self, net, presentation, batch_size, *, dt, seed, input_coding,
-                 max_rate, unroll=False):
+                 max_rate):
         # pylint: disable=super-init-not-called,import-outside-toplevel
         import tensorflow as tf
         from nengo.rc import rc as nengo_rc
@@ -582,7 +604,7 @@ class OnlineTFSimulator(OnlineSimulator):
 
         self.net, self.presentation, self.batch_size = net, presentation, batch_size
         self.dt, self.input_coding, self.max_rate = dt, input_coding, max_rate
-        self.seed, self.unroll = seed, bool(unroll)
+        self.seed = seed
         # the model NengoDL builds: its builder, float32 signals
         precision = nengo_rc.get("precision", "bits")
         nengo_rc.set("precision", "bits", "32")
@@ -633,21 +655,13 @@ class OnlineTFSimulator(OnlineSimulator):
             out = [compiler.read(env, sig) for sig in self.probe_signals]
             return (t + 1, [compiler.value(env, b) for b in carried],
                     [env[k] for k in aux],
-                    outs + [out] if self.unroll
-                    else [ta.write(t, o) for ta, o in zip(outs, out)])
+                    [ta.write(t, o) for ta, o in zip(outs, out)])
 
-        if self.unroll:
-            values = (0, list(state), [env[k] for k in aux], [])
-            for _ in range(inputs[0].shape[0]):
-                values = body(*values)
-            _, state, aux_values, outs = values
-            outs = [tf.stack(o) for o in zip(*outs)]
-        else:
-            _, state, aux_values, outs = tf.while_loop(
-                lambda t, *_: t < n_steps, body,
-                (tf.constant(0), list(state), [env[k] for k in aux],
-                 [tf.TensorArray(tf.float32, n_steps) for _ in self.probe_signals]))
-            outs = [ta.stack() for ta in outs]
+        _, state, aux_values, outs = tf.while_loop(
+            lambda t, *_: t < n_steps, body,
+            (tf.constant(0), list(state), [env[k] for k in aux],
+             [tf.TensorArray(tf.float32, n_steps) for _ in self.probe_signals]))
+        outs = [ta.stack() for ta in outs]
         env = dict(zip(carried, state))
         env.update(zip(aux, aux_values))
         compiler.finish(env)

@@ -24,7 +24,7 @@ NengoDL setting applied to the network after it is built
 `nengo_pc.pc.online_tf.OnlineTFSimulator` instead of NengoDL, and ``tf.NAME``, an
 argument of that simulator; values are Python literals. A
 variant whose numbers are not the first variant's gets
-``max_param_difference_to_<first>``: the largest difference of every 97th
+``max_param_difference_to_<first>``: the largest difference of every 997th
 learned parameter (float32 rounding moves spikes, see
 ``tests/test_online_tf.py``). The variants run in the order given, ``--repeats`` rounds; the
 ratios are each variant's images/s over the first variant's *in the same round*
@@ -142,7 +142,7 @@ print(json.dumps({"module": nengo_pc.__file__, "network_seconds": t1 - t0,
                   "simulator_seconds": t2 - t1, "call_wall": wall, "call_cpu": cpu,
                   "eval_wall": eval_wall, "eval_cpu": eval_cpu,
                   "params_sha256": digest.hexdigest(),
-                  "params": [np.asarray(a, np.float32).ravel()[::97].tolist()
+                  "params": [np.asarray(a, np.float32).ravel()[::997].tolist()
                              for a in params.weights + params.biases],
                   "outputs_sha256": out_digest.hexdigest()}))
 """

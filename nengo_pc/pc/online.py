@@ -88,7 +88,11 @@ docs/performance.md "Where online learning's time goes"): not in the rules (7% o
 the operations' time) but in NengoDL's ~150 operators per simulated step, a fixed
 cost per step whatever the batch; the learning network therefore computes no
 probe it does not read and feeds the rules their errors through sparse pair
-decoders, not dense matrices (1.5x together, the same numbers).
+decoders, not dense matrices (1.5x together, the same numbers). ``simulator="tensorflow"``
+(`nengo_pc.pc.online_tf`) runs the same network without NengoDL, its Nengo
+operators interpreted in plain TensorFlow: the same numbers to float32 rounding,
+3.8 times the images/s in the same run (docs/performance.md); NengoDL stays the
+default until its six-epoch accuracy is shown.
 
 **The run is the training loop's.** `train_online` is `nengo_pc.training.train`
 with rule ``pc-online`` on the ``simulated`` backend

@@ -73,8 +73,7 @@ class OnlineTFSimulator(OnlineSimulator):
         self.fed = [model.sig[node]["out"].base for node in fed_nodes]
         shared = {s.base for op in operators if isinstance(op, SimLocalPC)
                   for s in (op.weights, op.delta, op.trace) if s is not None}
-        self.compiler = StepCompiler(operators, set(self.fed),
-                                     shared, dt, batch_size)
+        self.compiler = StepCompiler(operators, set(self.fed), shared, dt, batch_size)
         # every probe is recorded at every step (the learning network has one)
         self.probes = list(net.all_probes)
         self.probe_signals = [model.sig[probe]["in"] for probe in self.probes]
@@ -82,9 +81,8 @@ class OnlineTFSimulator(OnlineSimulator):
         # without the memory addresses some signal names include
         self.names = [f"{i}:{re.sub(' at 0x[0-9a-f]+|0x[0-9a-f]+', '', base.name)}"
                       for i, base in enumerate(self.compiler.carried)]
-        self.initial = [self.compiler.initial(base, batch_size)
-                        for base in self.compiler.carried]
-        self._state = [tf.constant(v) for v in self.initial]
+        self._state = [tf.constant(self.compiler.initial(base))
+                       for base in self.compiler.carried]
         self._call = tf.function(self._steps)
 
     def _steps(self, state, inputs):

@@ -183,12 +183,10 @@ class StepCompiler:  # pylint: disable=too-many-instance-attributes
         self.steppers = [self._stepper(op) for op in operators]
 
     # -- signals -------------------------------------------------------------------
-    def initial(self, base, batch_size):
+    def initial(self, base):
         """Initial value of a carried base signal (float32, tiled over the batch)."""
         value = np.asarray(base.initial_value, np.float32)
-        if base in self.batched:
-            value = np.broadcast_to(value, (batch_size,) + value.shape).copy()
-        return value
+        return np.broadcast_to(value, self.full_shape(base)).copy()
 
     def constant(self, base):
         """A base signal no operator writes, as a constant of the graph being built."""
@@ -246,8 +244,9 @@ class StepCompiler:  # pylint: disable=too-many-instance-attributes
             return
         old = tf.broadcast_to(self.value(env, base), full)
         lead = full[:1] if batched else ()
-        value = tf.broadcast_to(tf.reshape(value, lead + (-1,)) if len(value.shape) > len(lead)
-                                else value, lead + (len(positions),))
+        if len(value.shape) > len(lead):
+            value = tf.reshape(value, lead + (-1,))
+        value = tf.broadcast_to(value, lead + (len(positions),))
         start = int(positions[0])
         if base.ndim == 1 and np.array_equal(positions,
                                              np.arange(start, start + len(positions))):
@@ -530,7 +529,8 @@ class StepCompiler:  # pylint: disable=too-many-instance-attributes
             error, pre = self.read(env, op.error), self.read(env, op.pre_filtered)
             trace, delta = self.read(env, op.trace), self.read(env, op.delta)
             acc, a_flag = env[("acc", op.trace.base)], env[("acc nonzero", op.trace.base)]
-            t_flag, d_flag = env[("nonzero", op.trace.base)], env[("nonzero", op.delta.base)]
+            t_flag = env[("nonzero", op.trace.base)]
+            d_flag = env[("nonzero", op.delta.base)]
             is_open = tf.reduce_any(tf.not_equal(error[:, d], 0))
             yes, no = tf.constant(True), tf.constant(False)
 

@@ -55,7 +55,8 @@ from nengo_pc import cli
 from nengo_pc.arch import INPUT_CODINGS, ONLINE_PAIR_AMPLITUDE, mlp
 from nengo_pc.data import load_dataset
 from nengo_pc.datafiles import DATASETS
-from nengo_pc.pc.online import ONLINE_SIMULATORS, train_online
+from nengo_pc.arch import ONLINE_SIMULATORS
+from nengo_pc.pc.online import train_online
 from nengo_pc.pc.online_vectorised import train_online_vectorised
 from nengo_pc.results import make_record, write_json_atomic
 

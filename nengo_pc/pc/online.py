@@ -125,7 +125,13 @@ from pathlib import Path
 
 import numpy as np
 
-from nengo_pc.arch import FEEDBACK, INPUT_CODINGS, ONLINE_PAIR_AMPLITUDE, ONLINE_VALUE_TAU
+from nengo_pc.arch import (
+    FEEDBACK,
+    INPUT_CODINGS,
+    ONLINE_PAIR_AMPLITUDE,
+    ONLINE_SIMULATORS,
+    ONLINE_VALUE_TAU,
+)
 from nengo_pc.networks.feedforward import as_synapse
 from nengo_pc.params import Params
 from nengo_pc.pc.online_network import network_options
@@ -140,11 +146,8 @@ from nengo_pc.training.config import require_int, require_positive
 from nengo_pc.training.evaluation import check_split
 from nengo_pc.training.loop import read_checkpoint
 
-__all__ = ["ONLINE_SIMULATORS", "OnlineConfig", "OnlineResult", "network_options", "online_history",
+__all__ = ["OnlineConfig", "OnlineResult", "network_options", "online_history",
            "train_online"]
-
-#: What can run online learning's network (`OnlineConfig.simulator`).
-ONLINE_SIMULATORS = ("nengo_dl", "tensorflow")
 
 #: Settings a resumed run may change: how long it runs and how it is evaluated.
 RESUMABLE_CHANGES = ("n_samples", "epochs", "n_eval", "eval_every", "eval_spiking",
@@ -208,7 +211,7 @@ class OnlineConfig:  # pylint: disable=too-many-instance-attributes
     network_kwargs : dict or None
         Further `PredictiveCodingNetwork` arguments (override the derived ones).
     simulator : str
-        What runs the network, one of `ONLINE_SIMULATORS`: ``"nengo_dl"``
+        What runs the network, one of `nengo_pc.arch.ONLINE_SIMULATORS`: ``"nengo_dl"``
         (`~nengo_pc.pc.online_network.OnlineSimulator`) or ``"tensorflow"``
         (`~nengo_pc.pc.online_tf.OnlineTFSimulator`: the same network's Nengo
         operators in plain TensorFlow, the same numbers to float32 rounding,

@@ -19,8 +19,14 @@ environment variable of the process (``TF_ENABLE_ONEDNN_OPTS=0``,
 ``TF_NUM_INTRAOP_THREADS=1``), a key ``sim.NAME`` an argument of
 ``nengo_dl.Simulator`` (``sim.unroll_simulation=2``), any other lower-case key a
 NengoDL setting applied to the network after it is built
-(``nengo_dl.configure_settings``, e.g. ``inference_only=True``); values are
-Python literals. The variants run in the order given, ``--repeats`` rounds; the
+(``nengo_dl.configure_settings``, e.g. ``inference_only=True``), except
+``simulator='tensorflow'``, which runs the network in
+`nengo_pc.pc.online_tf.OnlineTFSimulator` instead of NengoDL, and ``tf.NAME``, an
+argument of that simulator; values are Python literals. A
+variant whose numbers are not the first variant's gets
+``max_param_difference_to_<first>``: the largest difference of every 997th
+learned parameter (float32 rounding moves spikes, see
+``tests/test_online_tf.py``). The variants run in the order given, ``--repeats`` rounds; the
 ratios are each variant's images/s over the first variant's *in the same round*
 (median over rounds). The machine's load average is recorded at every run.
 
@@ -87,9 +93,11 @@ net = learning_network(
     learning_rate=s["learning_rate"], pre_synapse=nengo.Lowpass(s["pre_synapse"]),
     tau=s["tau"], output_precision=s["output_precision"], feedback=s["feedback"],
     amplitude=s["amplitude"], synapse=s["synapse"], seed=s["seed"])
-simulator_options = {k[4:]: v for k, v in args["nengo_dl"].items()
-                     if k.startswith("sim.")}
-settings = {k: v for k, v in args["nengo_dl"].items() if not k.startswith("sim.")}
+options = dict(args["nengo_dl"])
+kind = options.pop("simulator", "nengo_dl")
+simulator_options = {k[4:]: v for k, v in options.items() if k.startswith("sim.")}
+tf_options = {k[3:]: v for k, v in options.items() if k.startswith("tf.")}
+settings = {k: v for k, v in options.items() if not k.startswith(("sim.", "tf."))}
 if settings:
     with net:
         nengo_dl.configure_settings(**settings)
@@ -100,8 +108,10 @@ if simulator_options:  # OnlineSimulator makes the simulator: give it these too
     Simulator.__module__ = nengo_dl.Simulator.__module__  # params_from tests it
     nengo_dl.Simulator = Simulator
 t1 = time.perf_counter()
+if kind == "tensorflow":
+    from nengo_pc.pc.online_tf import OnlineTFSimulator as OnlineSimulator
 run = OnlineSimulator(net, presentation, B, dt=s["dt"], seed=s["seed"],
-                      input_coding="constant", max_rate=500.0)
+                      input_coding="constant", max_rate=500.0, **tf_options)
 t2 = time.perf_counter()
 images, targets = data.train.images, one_hot(data.train.labels, arch.sizes[-1])
 wall, cpu, outputs = [], [], []
@@ -132,6 +142,8 @@ print(json.dumps({"module": nengo_pc.__file__, "network_seconds": t1 - t0,
                   "simulator_seconds": t2 - t1, "call_wall": wall, "call_cpu": cpu,
                   "eval_wall": eval_wall, "eval_cpu": eval_cpu,
                   "params_sha256": digest.hexdigest(),
+                  "params": [np.asarray(a, np.float32).ravel()[::997].tolist()
+                             for a in params.weights + params.biases],
                   "outputs_sha256": out_digest.hexdigest()}))
 """
 
@@ -251,6 +263,10 @@ def main(argv=None):
             f"median_ratio_to_{reference}": float(np.median(ratios)),
             f"cpu_ratio_to_{reference}": cpu_ratios,
             f"median_cpu_ratio_to_{reference}": float(np.median(cpu_ratios)),
+            f"max_param_difference_to_{reference}": max(
+                float(np.max(np.abs(np.subtract(p, q)))) for r in mine
+                for x in runs if x["variant"] == reference and x["repeat"] == r["repeat"]
+                for p, q in zip(r["params"], x["params"])),
             "same_numbers_as_reference": all(
                 (r["params_sha256"], r["outputs_sha256"]) in ref_digests for r in mine),
         }

@@ -55,6 +55,7 @@ from nengo_pc import cli
 from nengo_pc.arch import INPUT_CODINGS, ONLINE_PAIR_AMPLITUDE, mlp
 from nengo_pc.data import load_dataset
 from nengo_pc.datafiles import DATASETS
+from nengo_pc.arch import ONLINE_SIMULATORS
 from nengo_pc.pc.online import train_online
 from nengo_pc.pc.online_vectorised import train_online_vectorised
 from nengo_pc.results import make_record, write_json_atomic
@@ -80,7 +81,7 @@ def run_dataset(args, name):
         result = train_online(
             arch, data.train, spiking=not args.rate, input_coding=args.input_coding,
             amplitude=args.amplitude, eval_spiking=args.eval_spiking,
-            final_eval_spiking=args.final_eval_spiking,
+            final_eval_spiking=args.final_eval_spiking, simulator=args.simulator,
             checkpoint_path=checkpoint, resume=args.resume, **common)
     final = result.history[-1]
     metrics = {"test_accuracy": final["accuracy"], "samples": final["samples"]}
@@ -156,6 +157,9 @@ def main(argv=None):
     parser.add_argument("--intra-op-threads", type=cli.positive_int, default=None,
                         help="TensorFlow's intra-op threads (1 took 1.5x less CPU time "
                              "for the same numbers, docs/performance.md)")
+    parser.add_argument("--simulator", default="nengo_dl", choices=ONLINE_SIMULATORS,
+                        help="what runs the network (tensorflow: the same network in "
+                             "plain TensorFlow, docs/performance.md)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     if args.resume and args.checkpoint is None:
@@ -166,7 +170,9 @@ def main(argv=None):
         for flag, value in (("--checkpoint", args.checkpoint), ("--resume", args.resume),
                             ("--eval-spiking", args.eval_spiking),
                             ("--final-eval-spiking", args.final_eval_spiking),
-                            ("--rate", args.rate), ("--activation lif",
+                            ("--rate", args.rate),
+                            ("--simulator", args.simulator != "nengo_dl"),
+                            ("--activation lif",
                                                     args.activation == "lif")):
             if value:
                 parser.error(f"{flag}: not with --vectorised (it simulates no network)")

@@ -76,6 +76,10 @@ FEEDBACK = ("transpose", "random")
 #: ``x * max_rate``, `nengo_pc.processes.PoissonRateCode`).
 INPUT_CODINGS = ("constant", "poisson")
 
+#: What runs online learning's network (`nengo_pc.pc.online.OnlineConfig.simulator`):
+#: NengoDL, or its Nengo operators in plain TensorFlow (`nengo_pc.pc.online_tf`).
+ONLINE_SIMULATORS = ("nengo_dl", "tensorflow")
+
 #: Synapse kinds of a spiking connection (`nengo_pc.networks.make_synapse`):
 #: none, `nengo.Lowpass` or `nengo.Alpha`.
 SYNAPSES = ("none", "lowpass", "alpha")

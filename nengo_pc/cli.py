@@ -112,7 +112,7 @@ def _add_data_options(parser):
 
 def _add_train(sub):
     from nengo_pc import rules
-    from nengo_pc.arch import ACTIVATIONS, PRESETS
+    from nengo_pc.arch import ACTIVATIONS, ONLINE_SIMULATORS, PRESETS
     from nengo_pc.datafiles import DATASETS
     from nengo_pc.training.backends import backend_names
     from nengo_pc.training.config import LR_SCHEDULES, OPTIMIZERS
@@ -181,6 +181,10 @@ def _add_train(sub):
                        help="vectorised backend: compile each chunk of minibatches "
                             "with XLA (faster on small networks; rounds differently, "
                             "so results differ from the default's in the last bits)")
+    train.add_argument("--simulator", default=None, choices=ONLINE_SIMULATORS,
+                       help="simulated backend (pc-online): what runs the network "
+                            "(default: nengo_dl; tensorflow: the same network in plain "
+                            "TensorFlow, docs/performance.md)")
     train.add_argument("--intra-op-threads", type=positive_int, default=None,
                        help="threads TensorFlow uses within one operation (default: "
                             "one per core; 1 is faster for small networks, see "

@@ -146,6 +146,8 @@ def train_settings(args):
         gain = defaults.get("input_gain", 1.0) if backend in FIT_BACKENDS else 1.0
     if args.xla and backend != "vectorised":
         raise UsageError(f"--xla: applies to the vectorised backend, not {backend}")
+    if args.simulator is not None and backend != "simulated":
+        raise UsageError(f"--simulator: applies to the simulated backend, not {backend}")
     from nengo_pc.datafiles import COUNTS
 
     if args.n_validation >= COUNTS["train"]:
@@ -248,7 +250,9 @@ def run_train(args):
         result = train(arch, train_split, config, backend=backend, validation=validation,
                        checkpoint_path=checkpoint, resume=args.resume,
                        progress=not args.quiet,
-                       backend_options={"jit_compile": True} if args.xla else None,
+                       backend_options=({"jit_compile": True} if args.xla
+                                        else {"simulator": args.simulator}
+                                        if args.simulator else None),
                        metadata={"dataset": args.dataset, "model": args.model,
                                  "input_gain": gain})
     except FloatingPointError as err:
@@ -288,6 +292,7 @@ def run_train(args):
                 "n_train": len(train_split), "n_validation": args.n_validation,
                 "data_dir": args.data_dir, "params": str(params_path),
                 "resumed": bool(args.resume), "xla": bool(args.xla),
+                "simulator": args.simulator,
                 "intra_op_threads": args.intra_op_threads,
                 "spiking_presentation": presentation.to_dict() if presentation
                 else None},

@@ -263,6 +263,8 @@ BAD_INPUTS = [
      "--input-gain: applies to the fit backends"),
     (["train", "--out-dir", "x", "--rule", "backprop", "--backend", "keras", "--xla"],
      2, "--xla: applies to the vectorised backend, not keras"),
+    (["train", "--out-dir", "x", "--rule", "backprop", "--simulator", "tensorflow"],
+     2, "--simulator: applies to the simulated backend, not "),
     (["train", "--out-dir", "x", "--intra-op-threads", "0"], 2,
      "--intra-op-threads: "),
     (["train", "--out-dir", "x", "--lr-decay-samples", "100"], 2,

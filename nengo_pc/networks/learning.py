@@ -423,9 +423,9 @@ def register_nengo_dl():
             self.delta_data = signals.combine([op.delta])
             self.trace_data = None if op.trace is None else signals.combine([op.trace])
             self.d = op.post_encoders.shape[1]
-            self.post_encoders = _encoder_product(op.post_encoders, signals.dtype)
+            self.post_encoders = encoder_product(op.post_encoders, signals.dtype)
             self.pre_encoders = (None if op.pre_encoders is None else
-                                 _encoder_product(op.pre_encoders, signals.dtype))
+                                 encoder_product(op.pre_encoders, signals.dtype))
             self.scale = tf.constant(-op.scale, dtype=signals.dtype)
 
         @staticmethod
@@ -488,7 +488,7 @@ def register_nengo_dl():
             op = self.ops[0]
             self.input_data = signals.combine([op.input])
             self.output_data = signals.combine([op.output])
-            self.project = _encoder_product(op.matrix, signals.dtype)
+            self.project = encoder_product(op.matrix, signals.dtype)
 
         def build_step(self, signals):
             x = signals.gather(self.input_data)
@@ -502,23 +502,28 @@ def register_nengo_dl():
         def mergeable(x, y):
             return False
 
-    def _encoder_product(matrix, dtype):
-        """``x -> x @ matrix.T`` for rows ``x``; for the pair coding's matrices
-        ([I; -I] and its transpose) a concatenation or a difference of halves, which
-        gives the same bits as the product (one nonzero +-1 term per output) without
-        its cost (a dense (2n, n) product per item and step)."""
-        matrix = np.asarray(matrix)
-        n_out, n_in = matrix.shape
-        if n_out == 2 * n_in and np.array_equal(
-                matrix, np.vstack([np.eye(n_in), -np.eye(n_in)])):
-            return lambda x: tf.concat([x, -x], axis=-1)
-        if n_in == 2 * n_out and np.array_equal(
-                matrix, np.hstack([np.eye(n_out), -np.eye(n_out)])):
-            return lambda x: x[..., :n_out] - x[..., n_out:]
-        constant = tf.constant(matrix.T, dtype=dtype)
-        return lambda x: tf.matmul(x, constant)
-
     for op, builder in ((SimLocalPC, SimLocalPCBuilder), (SimProject, SimProjectBuilder)):
         if op not in DLBuilder.builders:
             DLBuilder.register(op)(builder)
     _NENGO_DL_REGISTERED.append(True)
+
+
+def encoder_product(matrix, dtype):
+    """``x -> x @ matrix.T`` for rows ``x`` (TensorFlow); for the pair coding's
+    matrices ([I; -I] and its transpose) a concatenation or a difference of halves,
+    which gives the same bits as the product (one nonzero +-1 term per output)
+    without its cost (a dense (2n, n) product per item and step). The NengoDL
+    builders of `SimLocalPC` and `SimProject` use it, and so does
+    `nengo_pc.pc.online_tf`."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    matrix = np.asarray(matrix)
+    n_out, n_in = matrix.shape
+    if n_out == 2 * n_in and np.array_equal(
+            matrix, np.vstack([np.eye(n_in), -np.eye(n_in)])):
+        return lambda x: tf.concat([x, -x], axis=-1)
+    if n_in == 2 * n_out and np.array_equal(
+            matrix, np.hstack([np.eye(n_out), -np.eye(n_out)])):
+        return lambda x: x[..., :n_out] - x[..., n_out:]
+    constant = tf.constant(matrix.T, dtype=dtype)
+    return lambda x: tf.matmul(x, constant)

@@ -88,7 +88,11 @@ docs/performance.md "Where online learning's time goes"): not in the rules (7% o
 the operations' time) but in NengoDL's ~150 operators per simulated step, a fixed
 cost per step whatever the batch; the learning network therefore computes no
 probe it does not read and feeds the rules their errors through sparse pair
-decoders, not dense matrices (1.5x together, the same numbers).
+decoders, not dense matrices (1.5x together, the same numbers). ``simulator="tensorflow"``
+(`nengo_pc.pc.online_tf`) runs the same network without NengoDL, its Nengo
+operators interpreted in plain TensorFlow: the same numbers to float32 rounding,
+3.8 times the images/s in the same run (docs/performance.md); NengoDL stays the
+default until its six-epoch accuracy is shown.
 
 **The run is the training loop's.** `train_online` is `nengo_pc.training.train`
 with rule ``pc-online`` on the ``simulated`` backend
@@ -121,7 +125,13 @@ from pathlib import Path
 
 import numpy as np
 
-from nengo_pc.arch import FEEDBACK, INPUT_CODINGS, ONLINE_PAIR_AMPLITUDE, ONLINE_VALUE_TAU
+from nengo_pc.arch import (
+    FEEDBACK,
+    INPUT_CODINGS,
+    ONLINE_PAIR_AMPLITUDE,
+    ONLINE_SIMULATORS,
+    ONLINE_VALUE_TAU,
+)
 from nengo_pc.networks.feedforward import as_synapse
 from nengo_pc.params import Params
 from nengo_pc.pc.online_network import network_options
@@ -200,6 +210,13 @@ class OnlineConfig:  # pylint: disable=too-many-instance-attributes
         the Poisson inputs.
     network_kwargs : dict or None
         Further `PredictiveCodingNetwork` arguments (override the derived ones).
+    simulator : str
+        What runs the network, one of `nengo_pc.arch.ONLINE_SIMULATORS`: ``"nengo_dl"``
+        (`~nengo_pc.pc.online_network.OnlineSimulator`) or ``"tensorflow"``
+        (`~nengo_pc.pc.online_tf.OnlineTFSimulator`: the same network's Nengo
+        operators in plain TensorFlow, the same numbers to float32 rounding,
+        several times as fast; docs/performance.md). A checkpoint resumes only
+        with the simulator that wrote it.
     """
 
     spiking: bool = True
@@ -226,6 +243,7 @@ class OnlineConfig:  # pylint: disable=too-many-instance-attributes
     average_time: float = 0.01
     seed: int = 0
     network_kwargs: dict = None
+    simulator: str = "nengo_dl"
 
     def __post_init__(self):
         if not isinstance(self.spiking, (bool, np.bool_)):
@@ -249,6 +267,9 @@ class OnlineConfig:  # pylint: disable=too-many-instance-attributes
         if self.input_coding not in INPUT_CODINGS:
             raise ValueError(f"input_coding: {self.input_coding!r} is not one of "
                              f"{', '.join(INPUT_CODINGS)}")
+        if self.simulator not in ONLINE_SIMULATORS:
+            raise ValueError(f"simulator: {self.simulator!r} is not one of "
+                             f"{', '.join(ONLINE_SIMULATORS)}")
         if self.network_kwargs is not None and not isinstance(self.network_kwargs, dict):
             raise ValueError(
                 f"network_kwargs: expected a dict, got {self.network_kwargs!r}")
@@ -326,7 +347,8 @@ def _check_resume(path, arch, record, total):
     if saved_arch.to_dict() != arch.to_dict():
         raise ValueError(f"resume: {path} holds {saved_arch.to_dict()}, not "
                          f"{arch.to_dict()}")
-    saved = metadata["online"]
+    # checkpoints written before the simulator setting were NengoDL's
+    saved = {"simulator": "nengo_dl", **metadata["online"]}
     current = json.loads(json.dumps(record))  # as the checkpoint stored it
     changed = sorted(k for k in current if k not in RESUMABLE_CHANGES
                      and saved.get(k) != current[k])

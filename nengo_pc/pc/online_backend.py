@@ -44,7 +44,7 @@ NETWORK_DEFAULTS = {
     for name in ("spiking", "sweep_time", "settle_time", "learn_time", "dt", "tau",
                  "synapse", "amplitude", "pre_synapse", "feedback", "input_coding",
                  "max_rate", "eval_spiking", "final_eval_spiking", "average_time",
-                 "network_kwargs")
+                 "network_kwargs", "simulator")
 }
 
 
@@ -86,10 +86,15 @@ class SimulatedBackend:
             feedback=checked.feedback, amplitude=checked.amplitude,
             synapse=checked.synapse, seed=config.seed,
             network_kwargs=checked.network_kwargs)
-        self.run = OnlineSimulator(net, self.presentation, config.batch_size,
-                                   dt=checked.dt, seed=config.seed,
-                                   input_coding=checked.input_coding,
-                                   max_rate=checked.max_rate)
+        simulator = OnlineSimulator
+        if checked.simulator == "tensorflow":
+            from nengo_pc.pc.online_tf import (  # pylint: disable=import-outside-toplevel
+                OnlineTFSimulator as simulator,
+            )
+        self.run = simulator(net, self.presentation, config.batch_size,
+                             dt=checked.dt, seed=config.seed,
+                             input_coding=checked.input_coding,
+                             max_rate=checked.max_rate)
         self.settings, self.progress = checked, progress
         self.iteration = 0
 

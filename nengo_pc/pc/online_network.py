@@ -194,6 +194,22 @@ def learning_network(arch, params, *, spiking, learning_rate, pre_synapse, tau,
     return net
 
 
+def check_state(ours, theirs):
+    """ValueError naming ``resume`` unless the state ``theirs`` has the arrays (names
+    and shapes) of the simulator state ``ours``."""
+    ours = {name: np.shape(value) for name, value in ours.items()}
+    theirs = {name: np.shape(value) for name, value in theirs.items()}
+    if ours != theirs:
+        differ = sorted(set(ours) ^ set(theirs)
+                        | {k for k in set(ours) & set(theirs) if ours[k] != theirs[k]})
+        raise ValueError(
+            f"resume: the checkpoint's simulator state does not fit this network "
+            f"({len(theirs)} arrays, this network {len(ours)}; first difference: "
+            f"{differ[0]} {theirs.get(differ[0])} against {ours.get(differ[0])}); "
+            f"it was written by another network, another version of the online "
+            f"learning network or another simulator")
+
+
 class OnlineSimulator:
     """A `learning_network` in ``nengo_dl.Simulator``: presentations of minibatches.
 
@@ -234,12 +250,14 @@ class OnlineSimulator:
     def _run(self, images, targets, modes, gate, rng, stateful):
         n_steps = gate.shape[1]
         net = self.net
-        return self.sim.predict_on_batch({
+        # every probe's data, kept for tests that add probes to the network
+        self.probe_data = self.sim.predict_on_batch({
             net.images: self._inputs(images, n_steps, rng),
             net.targets: np.repeat(targets[:, None, :], n_steps, axis=1),
             net.mode_node: modes,
             net.learning_gate: gate,
-        }, stateful=stateful)[net.online_output]
+        }, stateful=stateful)
+        return self.probe_data[net.online_output]
 
     def train(self, images, targets, factor, rng):
         """Present a minibatch with the output clamped to ``targets``, learning at
@@ -282,17 +300,7 @@ class OnlineSimulator:
             other signals: the learning network lost its unread probes in
             session 11).
         """
-        ours = {name: value.shape for name, value in self.state().items()}
-        theirs = {name: np.shape(value) for name, value in state.items()}
-        if ours != theirs:
-            differ = sorted(set(ours) ^ set(theirs)
-                            | {k for k in set(ours) & set(theirs) if ours[k] != theirs[k]})
-            raise ValueError(
-                f"resume: the checkpoint's simulator state does not fit this network "
-                f"({len(theirs)} arrays, this network {len(ours)}; first difference: "
-                f"{differ[0]} {theirs.get(differ[0])} against {ours.get(differ[0])}); "
-                f"it was written by another network or another version of the online "
-                f"learning network")
+        check_state(self.state(), state)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "state"
             np.savez(str(path) + ".npz", **state)

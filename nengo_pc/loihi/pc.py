@@ -64,6 +64,7 @@ import numpy as np
 
 from nengo_pc.arch import VALUE_TAU
 from nengo_pc.loihi import INPUT_RATE, LoihiConfigError, prepare, set_config
+from nengo_pc.networks.pairs import pair_decoder, pair_encoders
 
 #: Highest rate (Hz) of a pair population on Loihi by default, for the largest value
 #: of its layer (`pair_amplitudes`).
@@ -75,13 +76,9 @@ PC_SYNAPSE_TAU = 0.01
 
 
 def _dense_relay(n, scale=1.0):
-    eye = np.eye(n)
-    return scale * np.block([[eye, -eye], [-eye, eye]])
-
-
-def _dense_decode(n, scale=1.0):
-    eye = np.eye(n)
-    return scale * np.hstack([eye, -eye])
+    # [[I, -I], [-I, I]]: a pair population's z, encoded into another pair
+    # population, as one dense matrix (Loihi takes no sparse transforms)
+    return scale * pair_encoders(n) @ pair_decoder(n)
 
 
 def pair_amplitudes(arch, params, images, max_rate=PC_MAX_RATE):
@@ -291,7 +288,7 @@ class LoihiPCNetwork(nengo.Network):
                                 m, 1, neuron_type=activity_type, gain=np.ones(m),
                                 bias=np.zeros(m), label=name("activity", l, units))
                         nengo.Connection(value.neurons, activity.neurons,
-                                         transform=_dense_decode(m), synapse=synapse)
+                                         transform=pair_decoder(m), synapse=synapse)
                         activities.append(activity)
                     else:  # the free output follows -e_L through its drive population
                         drive = pairs(m, a, name("output drive", l, units))
@@ -332,7 +329,7 @@ class LoihiPCNetwork(nengo.Network):
         (``n_out`` dimensions) through ``synapse``."""
         for units, value in zip(self.chunks[-1], self.values[-1]):
             nengo.Connection(value.neurons, post[units[0]:units[-1] + 1],
-                             transform=_dense_decode(len(units)), synapse=synapse)
+                             transform=pair_decoder(len(units)), synapse=synapse)
 
     def prepare(self, dt=0.001, model=None):
         """`check_threshold`, then `nengo_pc.loihi.prepare` this network (one core

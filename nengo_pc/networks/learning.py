@@ -104,6 +104,8 @@ from nengo.learning_rules import LearningRuleType
 from nengo.params import BoolParam, Default, NumberParam
 from nengo.synapses import SynapseParam
 
+from nengo_pc.networks.pairs import is_pair_decoder, is_pair_encoders
+
 
 class LocalPC(LearningRuleType):
     """Local predictive-coding rule: presynaptic activity times postsynaptic error.
@@ -518,12 +520,10 @@ def encoder_product(matrix, dtype):
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     matrix = np.asarray(matrix)
-    n_out, n_in = matrix.shape
-    if n_out == 2 * n_in and np.array_equal(
-            matrix, np.vstack([np.eye(n_in), -np.eye(n_in)])):
+    n_out = matrix.shape[0]
+    if is_pair_encoders(matrix):
         return lambda x: tf.concat([x, -x], axis=-1)
-    if n_in == 2 * n_out and np.array_equal(
-            matrix, np.hstack([np.eye(n_out), -np.eye(n_out)])):
+    if is_pair_decoder(matrix):
         return lambda x: x[..., :n_out] - x[..., n_out:]
     constant = tf.constant(matrix.T, dtype=dtype)
     return lambda x: tf.matmul(x, constant)

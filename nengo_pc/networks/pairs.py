@@ -49,6 +49,20 @@ def pair_decoder(n):
     return np.hstack([eye, -eye])
 
 
+def is_pair_encoders(matrix):
+    """Whether ``matrix`` is `pair_encoders` ``[I; -I]`` of some size."""
+    matrix = np.asarray(matrix)
+    return (matrix.ndim == 2 and matrix.shape[0] == 2 * matrix.shape[1]
+            and np.array_equal(matrix, pair_encoders(matrix.shape[1])))
+
+
+def is_pair_decoder(matrix):
+    """Whether ``matrix`` is `pair_decoder` ``[I, -I]`` of some size."""
+    matrix = np.asarray(matrix)
+    return (matrix.ndim == 2 and matrix.shape[1] == 2 * matrix.shape[0]
+            and np.array_equal(matrix, pair_decoder(matrix.shape[0])))
+
+
 class ComparableSparseMatrix(nengo.transforms.SparseMatrix):
     """A `nengo.transforms.SparseMatrix` that compares with a number elementwise.
 

@@ -39,7 +39,7 @@ learning rule's two paths; they share the signal bookkeeping (`read`, `write`).
 import numpy as np
 
 from nengo_pc.networks.learning import SimLocalPC, encoder_product
-from nengo_pc.networks.pairs import tf_slope
+from nengo_pc.networks.pairs import is_pair_encoders, tf_slope
 from nengo_pc.networks.spiking_pc_tf import Filter, lif, spiking_relu
 
 #: A `nengo.builder.operator.DotInc` by a learned matrix with at least this many
@@ -54,14 +54,6 @@ MAX_RUNS = 8
 #: conditionals, the work its closed window does not need; smaller ones compute
 #: NengoDL's arithmetic every step.
 CONDITIONAL_TRACE = 100000
-
-
-def is_pair_encoders(matrix):
-    """Whether ``matrix`` is ``[I; -I]``, the encoders of a pair population."""
-    matrix = np.asarray(matrix)
-    n = matrix.shape[1]
-    return matrix.shape[0] == 2 * n and np.array_equal(
-        matrix, np.vstack([np.eye(n), -np.eye(n)]))
 
 
 def stable_order(operators):
@@ -128,7 +120,7 @@ def _positions(sig):
                                            shape=sig.shape, strides=strides).copy()
 
 
-__all__ = ["StepCompiler", "Zero", "is_pair_encoders", "stable_order", "take"]
+__all__ = ["StepCompiler", "Zero", "stable_order", "take"]
 
 
 class StepCompiler:  # pylint: disable=too-many-instance-attributes

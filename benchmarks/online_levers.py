@@ -205,7 +205,7 @@ def main(argv=None):
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
 
-    from nengo_pc.results import make_record, write_json_atomic
+    from nengo_pc.results import emit_record, make_record
 
     settings = {**HEADLINE, "batch_size": args.batch_size}
     load_before = os.getloadavg()
@@ -285,10 +285,7 @@ def main(argv=None):
         seed=settings["seed"], metrics=metrics,
         seconds={"total_timed_calls": sum(sum(r["call_wall"]) for r in runs)},
         runs=runs)
-    if args.out:
-        write_json_atomic(args.out, record)
-    print(json.dumps(metrics, indent=2))
-    return record
+    return emit_record(record, args.out, shown=metrics)
 
 
 if __name__ == "__main__":

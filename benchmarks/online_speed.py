@@ -87,7 +87,7 @@ def main(argv=None):
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
 
-    from nengo_pc.results import make_record, write_json_atomic
+    from nengo_pc.results import emit_record, make_record
 
     load_before = os.getloadavg()
     runs = []
@@ -129,10 +129,7 @@ def main(argv=None):
                 "load_average_after": os.getloadavg()},
         seed=0, metrics=metrics,
         seconds={"train": sum(r["train_seconds"] for r in runs)}, runs=runs)
-    if args.out:
-        write_json_atomic(args.out, record)
-    print(json.dumps(metrics, indent=2))
-    return record
+    return emit_record(record, args.out, shown=metrics)
 
 
 if __name__ == "__main__":

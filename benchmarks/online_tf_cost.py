@@ -22,7 +22,6 @@ Example (the record in ``results/bench/online_tf_cost.json``)::
 """
 
 import argparse
-import json
 import os
 import time
 
@@ -89,7 +88,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     import nengo_pc  # noqa: F401  pylint: disable=unused-import,import-outside-toplevel
-    from nengo_pc.results import make_record, write_json_atomic  # pylint: disable=C0415
+    from nengo_pc.results import emit_record, make_record  # pylint: disable=C0415
     from nengo_pc.tf_startup import import_tensorflow_quietly  # pylint: disable=C0415
 
     tf = import_tensorflow_quietly()
@@ -122,10 +121,7 @@ def main(argv=None):
                 "load_average_before": load_before,
                 "load_average_after": os.getloadavg()},
         seed=0, metrics=metrics, seconds={})
-    if args.out:
-        write_json_atomic(args.out, record)
-    print(json.dumps(metrics, indent=2))
-    return record
+    return emit_record(record, args.out, shown=metrics)
 
 
 if __name__ == "__main__":

@@ -152,12 +152,13 @@ def write_json_atomic(path, obj):
     return atomic_write(path, lambda f: f.write(text))
 
 
-def emit_record(record, out=None):
+def emit_record(record, out=None, shown=None):
     """Hand over a benchmark's record: write it atomically to ``out`` (if given) and
-    print it as JSON on stdout. Returns ``record``."""
+    print it (or ``shown``, e.g. only its metrics, when given) as JSON on stdout.
+    Returns ``record``."""
     if out:
         write_json_atomic(out, record)
-    print(json.dumps(record, indent=2))
+    print(json.dumps(record if shown is None else shown, indent=2))
     return record
 
 

@@ -126,9 +126,9 @@ def _spiking_run(sims, n_calls):
 @pytest.mark.parametrize("paths", ["small", "large"])
 def test_spiking_network_agrees_to_rounding_until_a_spike_flips(paths, monkeypatch):
     if paths == "large":  # the paths taken for the large matrices of MNIST networks
-        from nengo_pc.pc import step_compiler
+        from nengo_pc.pc import local_pc_step, step_compiler
 
-        monkeypatch.setattr(step_compiler, "CONDITIONAL_TRACE", 0)
+        monkeypatch.setattr(local_pc_step, "CONDITIONAL_TRACE", 0)
         monkeypatch.setattr(step_compiler, "SPARSE_PRODUCT", 0)
     n_calls = 4
     sims = _simulators(spiking=True, probes=True)
@@ -152,9 +152,9 @@ def test_spiking_network_agrees_to_rounding_until_a_spike_flips(paths, monkeypat
 @pytest.mark.parametrize("paths", ["small", "large"])
 def test_state_and_restore_resume_exactly(paths, monkeypatch):
     if paths == "large":
-        from nengo_pc.pc import step_compiler
+        from nengo_pc.pc import local_pc_step, step_compiler
 
-        monkeypatch.setattr(step_compiler, "CONDITIONAL_TRACE", 0)
+        monkeypatch.setattr(local_pc_step, "CONDITIONAL_TRACE", 0)
         monkeypatch.setattr(step_compiler, "SPARSE_PRODUCT", 0)
     (sim,) = _simulators(spiking=True, classes=(OnlineTFSimulator,))
     images, targets = _data(4)

@@ -7,7 +7,7 @@ that network with NengoDL's own Nengo builder (``nengo_dl.builder.NengoModel``,
 float32 signals, the network's seed: the same neurons, gains, biases, initial
 voltages, synapses, transforms, `~nengo_pc.networks.learning.LocalPC` rules and
 gates as ``nengo_dl.Simulator``), orders the builder's operators
-(`~nengo_pc.pc.step_compiler.stable_order`) and runs them as
+(`~nengo_pc.pc.step_signals.stable_order`) and runs them as
 `~nengo_pc.pc.step_compiler.StepCompiler` translates them, in one ``tf.function``
 per kind of call (training, evaluation): a ``tf.while_loop`` over the call's steps.
 Nothing about the topology is written here or there; a network with an operator
@@ -28,7 +28,8 @@ import numpy as np
 
 from nengo_pc.networks.learning import SimLocalPC
 from nengo_pc.pc.online_network import OnlineSimulator, check_state
-from nengo_pc.pc.step_compiler import StepCompiler, stable_order
+from nengo_pc.pc.step_compiler import StepCompiler
+from nengo_pc.pc.step_signals import stable_order
 
 
 class OnlineTFSimulator(OnlineSimulator):
@@ -83,7 +84,9 @@ class OnlineTFSimulator(OnlineSimulator):
                       for i, base in enumerate(self.compiler.carried)]
         self._state = [tf.constant(self.compiler.initial(base))
                        for base in self.compiler.carried]
-        self._call = tf.function(self._steps)
+        # autograph off: every Python loop and condition here is over the
+        # network's structure, fixed when tracing (the step's are tf.cond)
+        self._call = tf.function(self._steps, autograph=False)
 
     def _steps(self, state, inputs):
         """Every step of a call: ``inputs`` ``(T, B, n)`` per fed node."""
@@ -93,7 +96,7 @@ class OnlineTFSimulator(OnlineSimulator):
         n_steps = tf.shape(inputs[0])[0]
 
         env = dict(zip(carried, state))
-        compiler.start(env)
+        compiler.start(env, n_steps)
         aux = sorted((k for k in env if isinstance(k, tuple)), key=str)
 
         def body(t, state, aux_values, outs):

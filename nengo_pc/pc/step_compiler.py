@@ -14,113 +14,56 @@ shares), a view is a slice of it; nothing is gathered from or scattered into
 common arrays, which is where NengoDL spends its time on these networks
 (docs/performance.md).
 
-What it skips is work that changes nothing, and it says so where it does:
+What it skips is work that changes nothing, and it says so where it does (each
+of these was measured, docs/performance.md):
 
 * a ``Reset`` to 0 is a marker, so the increments after it are not added to 0;
-* the pair transforms' sparse products take their columns as slices;
+  a signal written in runs of columns after it (a rule's error and gate) is
+  kept as its runs (`Parts`), joined only if something reads it whole;
+* only signals a step reads before it writes them are carried from step to
+  step (not a population's input, which a copy of its bias sets every step,
+  nor the state signal Nengo builds for a first-order filter, whose output is
+  its state);
+* the pair transforms' sparse products take their columns as slices, add or
+  subtract a term whose coefficients are all 1 or all -1 instead of
+  multiplying it, and compute only the first half of a transform whose second
+  half of rows is the first half negated (the encoders [I; -I]), negating it;
 * a product by a large learned matrix multiplies only the nonzero entries of its
   input (spikes: most neurons are silent at a step), as a sparse product with
   the transposed matrix, which is rebuilt when the matrix changes;
 * a gated `~nengo_pc.networks.learning.LocalPC` rule with a large trace keeps
   flags of whether its trace and delta may be nonzero (``weights += delta`` and
-  the trace's reset happen only when they may change something), and sums its
-  window's products in the pair coding's block form (a quarter of the full
-  matrix: the encoders [I; -I] make the other three blocks its negations),
-  scaling the sum once.
+  the trace's reset happen only when they may change something), keeps its
+  window's factors step by step, and computes the window's change when it
+  closes as one product of the stacked factors (a sum over the window's steps
+  and the minibatch at once), in the pair coding's block form (a quarter of
+  the full matrix: the encoders [I; -I] make the other three blocks its
+  negations), scaled once; smaller gated rules select by the window's state as
+  products by 1 or 0.
 
 The last two change the order of float32 additions (a sparse product, one
-scaling of a sum), as does ``X @ A^T`` against NengoDL's ``A @ X^T``: the numbers
-agree with NengoDL's to rounding (``tests/test_online_tf.py``).
+product and one scaling for a window), as does ``X @ A^T`` against NengoDL's
+``A @ X^T``: the numbers agree with NengoDL's to rounding
+(``tests/test_online_tf.py``); the others compute the same numbers.
 
-Why this module is long: one method per operator type, each a few lines, and the
-learning rule's two paths; they share the signal bookkeeping (`read`, `write`).
+The learning rule's step is in `nengo_pc.pc.local_pc_step`, the signal
+bookkeeping's helpers in `nengo_pc.pc.step_signals`.
 """
 
 import numpy as np
 
 from nengo_pc.networks.learning import SimLocalPC, encoder_product
-from nengo_pc.networks.pairs import is_pair_encoders, tf_slope
+from nengo_pc.networks.pairs import tf_slope
 from nengo_pc.networks.spiking_pc_tf import Filter, lif, spiking_relu
+from nengo_pc.pc import local_pc_step as rule_step
+from nengo_pc.pc.step_signals import Parts, Zero, changed_signals, positions, take
 
 #: A `nengo.builder.operator.DotInc` by a learned matrix with at least this many
 #: entries multiplies only by the nonzero entries of its input (spikes).
 SPARSE_PRODUCT = 100000
 
 
-#: `take` gathers columns that form more runs than this.
-MAX_RUNS = 8
-
-#: A gated `LocalPC` whose trace has at least this many entries skips, by
-#: conditionals, the work its closed window does not need; smaller ones compute
-#: NengoDL's arithmetic every step.
-CONDITIONAL_TRACE = 100000
-
-
-def stable_order(operators):
-    """The operators in an order Nengo may run them (reads after sets and incs,
-    updates after reads), the same in every process: the builder's order wherever
-    the dependencies allow (Kahn's algorithm, earliest first). Nengo's own
-    topological sort follows set iteration, which varies between processes, and
-    the order of two increments of one signal is the order of a float32 sum."""
-    import heapq
-
-    from nengo.utils.simulator import operator_dependency_graph
-
-    operators = [op for op in operators if hasattr(op, "make_step")]
-    index = {op: i for i, op in enumerate(operators)}
-    graph = operator_dependency_graph(operators)
-    waiting = {op: 0 for op in operators}
-    for op in operators:
-        for succ in graph.get(op, ()):
-            waiting[succ] += 1
-    ready = [index[op] for op in operators if waiting[op] == 0]
-    heapq.heapify(ready)
-    order = []
-    while ready:
-        op = operators[heapq.heappop(ready)]
-        order.append(op)
-        for succ in graph.get(op, ()):
-            waiting[succ] -= 1
-            if waiting[succ] == 0:
-                heapq.heappush(ready, index[succ])
-    if len(order) != len(operators):
-        raise ValueError("simulator: the network's operators have a dependency cycle")
-    return order
-
-
-def take(tf, x, index):
-    """``x[..., index]`` for a constant ``index``: slices of ``x`` where ``index``
-    runs through consecutive columns (the pair transforms' columns do: a slice
-    copies a block, a gather along the last axis copies element by element),
-    else a gather."""
-    index = np.asarray(index)
-    breaks = np.flatnonzero(np.diff(index) != 1) + 1
-    runs = np.split(index, breaks)
-    if len(runs) > MAX_RUNS:
-        return tf.gather(x, index, axis=len(x.shape) - 1)
-    parts = [x[..., int(r[0]):int(r[-1]) + 1] for r in runs]
-    return parts[0] if len(parts) == 1 else tf.concat(parts, axis=-1)
-
-
-class Zero:  # pylint: disable=too-few-public-methods
-    """A signal a ``Reset`` set to 0 this step and nothing has written since."""
-
-    def __init__(self, shape):
-        self.shape = shape
-
-
-def _positions(sig):
-    """Flat positions of a signal's elements in its base, shape ``sig.shape``."""
-    base = sig.base
-    index = np.arange(max(base.size, 1)).reshape(base.shape)
-    if not sig.is_view:
-        return index
-    strides = tuple(s * index.itemsize for s in sig.elemstrides)
-    return np.lib.stride_tricks.as_strided(index.ravel()[sig.elemoffset:],
-                                           shape=sig.shape, strides=strides).copy()
-
-
-__all__ = ["StepCompiler", "Zero", "stable_order", "take"]
+__all__ = ["StepCompiler"]
 
 
 class StepCompiler:  # pylint: disable=too-many-instance-attributes
@@ -146,13 +89,17 @@ class StepCompiler:  # pylint: disable=too-many-instance-attributes
         self.tf, self.dt, self.batch_size = tf, np.float32(dt), int(batch_size)
         self.fed, self.shared = fed, shared
         self.ops = operators
-        written = {s.base for op in operators for s in op.sets + op.incs + op.updates}
+        written = {s.base for op in operators for s in changed_signals(op)}
         self.batched = (written - shared) | set(fed)
         # the signals a step starts from: every written one except those a step
-        # sets whole before reading them (reset ones, neuron outputs); a larger set
-        # would only cost a little
+        # sets whole before anything reads them (reset ones, copies of a bias
+        # into a population's input, neuron outputs): Nengo orders a signal's
+        # sets before its increments and reads
         transient = {op.dst.base for op in operators
                      if type(op).__name__ == "Reset" and not op.dst.is_view}
+        transient |= {op.dst.base for op in operators
+                      if type(op).__name__ == "Copy" and not op.inc and not op.dst.is_view
+                      and op.src_slice is None and op.dst_slice is None}
         transient |= {op.output.base for op in operators
                       if type(op).__name__ in ("SimNeurons", "SimSlopeGate", "SimProject")
                       and not op.output.is_view}
@@ -169,9 +116,9 @@ class StepCompiler:  # pylint: disable=too-many-instance-attributes
         self.constants = {}
         # the gated rules' traces and deltas carry a flag "may be nonzero"
         self.flagged = [s.base for op in operators if isinstance(op, SimLocalPC)
-                        and op.trace is not None and op.trace.size >= CONDITIONAL_TRACE
+                        and op.trace is not None and op.trace.size >= rule_step.CONDITIONAL_TRACE
                         for s in (op.trace, op.delta)]
-        self.accumulated, self.transposed = [], []
+        self.windows, self.transposed = [], []
         self.steppers = [self._stepper(op) for op in operators]
 
     # -- signals -------------------------------------------------------------------
@@ -190,9 +137,36 @@ class StepCompiler:  # pylint: disable=too-many-instance-attributes
         return self.tf.constant(self.constants[base])
 
     def value(self, env, base):
-        """A base signal's current value (a tensor)."""
+        """A base signal's current value (a tensor; a signal written in runs is
+        joined here, once)."""
+        tf = self.tf
         value = env[base] if base in env else self.constant(base)
-        return self.tf.zeros(value.shape) if isinstance(value, Zero) else value
+        if isinstance(value, Zero):
+            return tf.zeros(value.shape)
+        if isinstance(value, Parts):
+            lead, n = value.shape[:-1], value.shape[-1]
+            columns, at = [], 0
+            for start, (end, piece) in sorted(value.pieces.items()):
+                if start > at:
+                    columns.append(tf.zeros(lead + (start - at,)))
+                columns.append(piece)
+                at = end
+            if at < n:
+                columns.append(tf.zeros(lead + (n - at,)))
+            env[base] = value = tf.concat(columns, axis=-1)
+        return value
+
+    def columns(self, env, sig, start, end):
+        """``read(env, sig)[..., start:end]`` of a 1-d signal, without joining a
+        signal written in runs (`Parts`) when the columns are one of its runs."""
+        if sig.is_view:
+            if sig.base.ndim != 1 or sig.ndim != 1 or sig.elemstrides[0] != 1:
+                return self.read(env, sig)[..., start:end]
+            start, end = start + sig.elemoffset, end + sig.elemoffset
+        current = env.get(sig.base)
+        if isinstance(current, Parts) and current.pieces.get(start, (None,))[0] == end:
+            return current.pieces[start][1]
+        return self.value(env, sig.base)[..., start:end]
 
     def full_shape(self, base):
         """A base's shape with its minibatch axis (if it has one)."""
@@ -202,6 +176,9 @@ class StepCompiler:  # pylint: disable=too-many-instance-attributes
         """A signal's value (a slice of its base for a view; a 0-d view keeps a
         last axis of 1, so that it broadcasts against the batch)."""
         tf = self.tf
+        if sig.is_view and sig.base.ndim == 1 and sig.ndim == 1 \
+                and sig.elemstrides[0] == 1:
+            return self.columns(env, sig, 0, sig.shape[0])
         value = self.value(env, sig.base)
         if not sig.is_view:
             return value
@@ -214,7 +191,7 @@ class StepCompiler:  # pylint: disable=too-many-instance-attributes
             if step > 0:
                 return value[..., start:start + step * sig.shape[0]:step]
         flat = tf.reshape(value, tf.concat([tf.shape(value)[:lead], [-1]], 0))
-        return tf.gather(flat, _positions(sig), axis=lead)
+        return tf.gather(flat, positions(sig), axis=lead)
 
     def write(self, env, sig, value, inc, index=None):
         """Set or add ``value`` into ``sig`` (or its elements ``index``)."""
@@ -222,35 +199,46 @@ class StepCompiler:  # pylint: disable=too-many-instance-attributes
         base = sig.base
         batched = base in self.batched
         full = ((self.batch_size,) if batched else ()) + tuple(base.shape)
-        positions = _positions(sig)
+        where = positions(sig)
         if index is not None:
-            positions = positions[index]
-        positions = np.asarray(positions).ravel()
-        if len(positions) == max(base.size, 1) and np.array_equal(
-                positions, np.arange(len(positions))):  # the whole base
+            where = where[index]
+        where = np.asarray(where).ravel()
+        if len(where) == max(base.size, 1) and np.array_equal(
+                where, np.arange(len(where))):  # the whole base
             if tuple(value.shape) != full:
                 value = tf.broadcast_to(tf.reshape(value, tuple(base.shape)), full)
             if inc and not isinstance(env.get(base), Zero):  # 0 + x is x
+                # (a signal written in runs is joined by `value`)
                 value = self.value(env, base) + value
             env[base] = value
             return
-        old = tf.broadcast_to(self.value(env, base), full)
         lead = full[:1] if batched else ()
-        if len(value.shape) > len(lead):
-            value = tf.reshape(value, lead + (-1,))
-        value = tf.broadcast_to(value, lead + (len(positions),))
-        start = int(positions[0])
-        if base.ndim == 1 and np.array_equal(positions,
-                                             np.arange(start, start + len(positions))):
-            end = start + len(positions)
+        if tuple(value.shape) != lead + (len(where),):
+            if len(value.shape) > len(lead):
+                value = tf.reshape(value, lead + (-1,))
+            value = tf.broadcast_to(value, lead + (len(where),))
+        start = int(where[0])
+        end = start + len(where)
+        run = base.ndim == 1 and np.array_equal(where, np.arange(start, end))
+        current = env.get(base)
+        if run and isinstance(current, (Zero, Parts)):
+            pieces = dict(getattr(current, "pieces", {}))
+            if not isinstance(current, Parts) or not current.overlaps(start, end):
+                if inc and start in pieces:  # the same run again
+                    value = pieces[start][1] + value
+                pieces[start] = (end, value)
+                env[base] = Parts(full, pieces)
+                return
+        old = tf.broadcast_to(self.value(env, base), full)
+        if run:
             middle = old[..., start:end] + value if inc else value
             env[base] = tf.concat([old[..., :start], middle, old[..., end:]], axis=-1)
             return
         # general positions: through the transposed base (rare in these networks)
         n = max(base.size, 1)
         rows = tf.transpose(tf.reshape(old, (-1, n)))
-        update = tf.transpose(tf.reshape(value, (-1, len(positions))))
-        idx = positions[:, None].astype(np.int32)
+        update = tf.transpose(tf.reshape(value, (-1, len(where))))
+        idx = where[:, None].astype(np.int32)
         rows = (tf.tensor_scatter_nd_add if inc else tf.tensor_scatter_nd_update)(
             rows, idx, update)
         env[base] = tf.reshape(tf.transpose(rows), full)
@@ -356,14 +344,34 @@ class StepCompiler:  # pylint: disable=too-many-instance-attributes
                 coefs.append(np.zeros(n_rows, np.float32))
             cols[k][row], coefs[k][row] = col, value
             counts[row] += 1
-        coefs = [tf.constant(c) for c in coefs]
+        # the pair coding's transforms: when the second half of the rows is the
+        # first half negated (encoders [I; -I]), its sums are the first half's
+        # negated, exactly (rounding is symmetric about 0)
+        half = n_rows // 2
+        mirrored = n_rows % 2 == 0 and all(
+            np.array_equal(c[half:], c[:half]) and np.array_equal(v[half:], -v[:half])
+            for c, v in zip(cols, coefs))
+        if mirrored:
+            cols, coefs = [c[:half] for c in cols], [v[:half] for v in coefs]
+        # a term whose coefficients are all 1 or all -1 is added or subtracted
+        # (exact: 1 * x is x, a + -1 * x is a - x)
+        terms = [(col, 1 if np.all(coef == 1) else -1 if np.all(coef == -1) else 0,
+                  tf.constant(coef)) for col, coef in zip(cols, coefs)]
 
         def step(env):
             x = self.read(env, op.X)
             dot = None
-            for col, coef in zip(cols, coefs):
-                term = coef * take(tf, x, col)
-                dot = term if dot is None else dot + term
+            for col, sign, coef in terms:
+                term = take(tf, x, col)
+                if sign == 0:
+                    term = coef * term
+                    dot = term if dot is None else dot + term
+                elif dot is None:
+                    dot = term if sign > 0 else -term
+                else:
+                    dot = dot + term if sign > 0 else dot - term
+            if mirrored:
+                dot = tf.concat([dot, -dot], axis=-1)
             self.write(env, op.Y, dot, inc=True)
         return step
 
@@ -440,8 +448,9 @@ class StepCompiler:  # pylint: disable=too-many-instance-attributes
         n = op.output.shape[0]
 
         def step(env):
-            x = self.read(env, op.input)
-            self.write(env, op.output, slope(x[..., :n]) * x[..., n:], inc=False)
+            x, gate = (self.columns(env, op.input, 0, n),
+                       self.columns(env, op.input, n, 2 * n))
+            self.write(env, op.output, slope(x) * gate, inc=False)
         return step
 
     def _op_SimProject(self, op):
@@ -452,122 +461,23 @@ class StepCompiler:  # pylint: disable=too-many-instance-attributes
         return step
 
     def _op_SimLocalPC(self, op):
-        # NengoDL's builder of the rule (nengo_pc.networks.learning), with the
-        # weights shared by the minibatch
-        tf = self.tf
-        if op.delta.base not in self.shared:
-            raise ValueError("simulator: the tensorflow simulator needs the "
-                             "LocalPC weights shared (share_learned_weights)")
-        d = op.post_encoders.shape[1]
-        post_pair = is_pair_encoders(op.post_encoders)
-        pre_pair = op.pre_encoders is not None and is_pair_encoders(op.pre_encoders)
-        post = (lambda x: x) if post_pair else encoder_product(op.post_encoders,
-                                                              tf.float32)
-        pre_enc = ((lambda x: x) if pre_pair or op.pre_encoders is None
-                   else encoder_product(op.pre_encoders, tf.float32))
-        scale = tf.constant(-op.scale, tf.float32)
-
-        def expand(m):
-            """The full change from its pair-coded block: mirrored halves (exact:
-            the full product's entries are these, negated or not)."""
-            if pre_pair:
-                m = tf.concat([m, -m], axis=1)
-            return tf.concat([m, -m], axis=0) if post_pair else m
-
-        def change(error, pre):
-            """The change in pair-coded block form (see `expand`)."""
-            local, pre = post(error[:, :d]), pre_enc(pre)
-            if op.trace is not None:
-                gate = error[:, d:d + 1]
-                root = tf.sqrt(tf.abs(gate))
-                local *= tf.sign(gate) * root
-                pre *= root
-            return tf.matmul(local, pre, transpose_a=True)
-
-        if op.trace is None:
-            def step(env):
-                error, pre = self.read(env, op.error), self.read(env, op.pre_filtered)
-                self.write(env, op.delta, expand(change(error, pre) * scale), inc=False)
-            return step
-
-        if op.trace.size < CONDITIONAL_TRACE:
-            # NengoDL's builder as it is, without conditionals (a conditional
-            # costs more than these small products)
-            def small_step(env):
-                error, pre = self.read(env, op.error), self.read(env, op.pre_filtered)
-                trace = self.read(env, op.trace)
-                is_open = tf.reduce_any(tf.not_equal(error[:, d], 0))
-                zero = tf.zeros_like(trace)
-                self.write(env, op.trace, tf.where(
-                    is_open, trace + expand(change(error, pre) * scale), zero), inc=False)
-                self.write(env, op.delta, tf.where(is_open, zero, trace), inc=False)
-            return small_step
-
-        # gated: the window's products are summed in block form ("acc"), scaled
-        # and added to the trace when the window closes or the call ends
-        # (`finish`): NengoDL scales every product before adding it, so the two
-        # differ by rounding
-        n_post = d if post_pair else op.trace.shape[0]
-        n_pre = op.pre_encoders.shape[1] if pre_pair else op.trace.shape[1]
-
-        def fold(trace, acc, t_flag):
-            """The trace with the block sum added (the trace is often 0)."""
-            full = expand(acc * scale)
-            return tf.cond(t_flag, lambda: trace + full, lambda: full)
-
-        self.accumulated.append((op.trace.base, op.delta.base, fold, (n_post, n_pre)))
-
-        def step(env):
-            error, pre = self.read(env, op.error), self.read(env, op.pre_filtered)
-            trace, delta = self.read(env, op.trace), self.read(env, op.delta)
-            acc, a_flag = env[("acc", op.trace.base)], env[("acc nonzero", op.trace.base)]
-            t_flag = env[("nonzero", op.trace.base)]
-            d_flag = env[("nonzero", op.delta.base)]
-            is_open = tf.reduce_any(tf.not_equal(error[:, d], 0))
-            yes, no = tf.constant(True), tf.constant(False)
-
-            def cleared():
-                return tf.cond(d_flag, lambda: tf.zeros_like(delta), lambda: delta)
-
-            def learn():
-                return trace, cleared(), acc + change(error, pre), t_flag, no, yes
-
-            def close():
-                return tf.cond(
-                    t_flag | a_flag,
-                    lambda: (tf.zeros_like(trace), fold(trace, acc, t_flag),
-                             tf.zeros_like(acc), no, yes, no),
-                    lambda: (trace, cleared(), acc, no, no, no))
-
-            trace, delta, acc, t_flag, d_flag, a_flag = tf.cond(is_open, learn, close)
-            self.write(env, op.trace, trace, inc=False)
-            self.write(env, op.delta, delta, inc=False)
-            env[("acc", op.trace.base)], env[("acc nonzero", op.trace.base)] = acc, a_flag
-            env[("nonzero", op.trace.base)] = t_flag
-            env[("nonzero", op.delta.base)] = d_flag
-        return step
+        return rule_step.local_pc_step(self, op)
 
     # -- a call ----------------------------------------------------------------------
-    def start(self, env):
-        """Add the per-call auxiliary values to ``env`` (from its state): whether
-        each flagged signal may be nonzero, the block sums, the transposes."""
+    def start(self, env, n_steps):
+        """Add the per-call auxiliary values to ``env`` (from its state, for a
+        call of ``n_steps`` steps): whether each flagged signal may be nonzero,
+        the gated rules' window rows (none yet), the transposes."""
         tf = self.tf
         for base in self.flagged:
             env[("nonzero", base)] = tf.reduce_any(tf.not_equal(env[base], 0))
-        for base, _, _, shape in self.accumulated:
-            env[("acc", base)] = tf.zeros(shape)
-            env[("acc nonzero", base)] = tf.constant(False)
+        rule_step.start_windows(self, env, n_steps)
         for base in self.transposed:
             env[("transposed", base)] = tf.transpose(self.value(env, base))
 
     def finish(self, env):
-        """Fold what is left of the block sums into the traces (at a call's end)."""
-        tf = self.tf
-        for base, _, fold, _ in self.accumulated:
-            trace, acc, t_flag = env[base], env[("acc", base)], env[("nonzero", base)]
-            env[base] = tf.cond(env[("acc nonzero", base)],
-                                lambda t=trace, a=acc, f=fold, g=t_flag: f(t, a, g),
-                                lambda t=trace: t)
+        """Fold the change of a window still open into its trace (at a call's end)."""
+        rule_step.finish_windows(self, env)
 
     def step(self, env):
         """Run every operator once on ``env`` (base signal -> tensor), in place."""

@@ -64,10 +64,12 @@ def make_call(tf, batch, ops_per_step, steps, jit):
             lambda t, *_: t < n_steps, body,
             (tf.constant(n_steps - steps), v, u, tf.zeros((batch, 500)),
              tf.zeros((batch, 10)), trace))
-        window = trace.stack()[-30:]  # the learning window's 30 steps
+        # the learning window: its last 30 coupled steps (all of them if fewer)
+        n_window = min(30, steps)
+        window = trace.stack()[-n_window:]
         acts = tf.reshape(window[:, :, :500], (-1, 500))
         errs = tf.reshape(window[:, :, 500:], (-1, 10))
-        pre = tf.reshape(inputs[-30:, :, :784], (-1, 784))
+        pre = tf.reshape(inputs[-n_window:, :, :784], (-1, 784))
         dw1 = tf.matmul(pre, acts, transpose_a=True)  # (784, 500)
         dw2 = tf.matmul(acts, errs, transpose_a=True)  # (500, 10)
         return v, o, tf.reduce_sum(dw1) + tf.reduce_sum(dw2)
@@ -86,6 +88,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
+    if not 1 <= args.steps <= 82:
+        parser.error(f"--steps: between 1 and 82 (a call's steps), got {args.steps}")
 
     import nengo_pc  # noqa: F401  pylint: disable=unused-import,import-outside-toplevel
     from nengo_pc.results import emit_record, make_record  # pylint: disable=C0415

@@ -129,3 +129,15 @@ def test_scaling_fit_and_figure(tmp_path):
                          for name in ("width", "steps")}}
     scaling.plot(record, tmp_path / "scaling.png")
     assert (tmp_path / "scaling.png").stat().st_size > 10000
+
+
+
+def test_online_cost_model_refuses_steps_outside_a_call():
+    """benchmarks/online_tf_cost.py: a number of coupled steps outside a call's 82
+    is refused (exit 2, naming --steps), before TensorFlow is imported."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "online_tf_cost.py"
+    for steps in ("0", "83"):
+        proc = subprocess.run([sys.executable, str(script), "--steps", steps],
+                              capture_output=True, text=True, check=False)
+        assert proc.returncode == 2
+        assert f"--steps: between 1 and 82 (a call's steps), got {steps}" in proc.stderr

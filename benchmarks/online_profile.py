@@ -39,8 +39,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from online_levers import HEADLINE  # noqa: E402  (the settings, one place)
 
 
-def build(batch_size, settings):
-    """(network, OnlineSimulator, seconds to build the network, the simulator)."""
+def build(batch_size, settings, simulator=None):
+    """(network, simulator, seconds to build the network, the simulator):
+    ``simulator`` is `OnlineSimulator` (NengoDL) unless given (its class)."""
     import nengo  # pylint: disable=import-outside-toplevel
 
     from nengo_pc.arch import mlp  # pylint: disable=import-outside-toplevel
@@ -59,8 +60,9 @@ def build(batch_size, settings):
         tau=s["tau"], output_precision=s["output_precision"], feedback=s["feedback"],
         amplitude=s["amplitude"], synapse=s["synapse"], seed=s["seed"])
     t1 = time.perf_counter()
-    run = OnlineSimulator(net, presentation(s), batch_size, dt=s["dt"], seed=s["seed"],
-                          input_coding="constant", max_rate=500.0)
+    run = (simulator or OnlineSimulator)(net, presentation(s), batch_size, dt=s["dt"],
+                                         seed=s["seed"], input_coding="constant",
+                                         max_rate=500.0)
     return net, run, t1 - t0, time.perf_counter() - t1
 
 

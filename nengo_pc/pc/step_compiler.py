@@ -480,6 +480,8 @@ class StepCompiler:  # pylint: disable=too-many-instance-attributes
         rule_step.finish_windows(self, env)
 
     def step(self, env):
-        """Run every operator once on ``env`` (base signal -> tensor), in place."""
-        for stepper in self.steppers:
-            stepper(env)
+        """Run every operator once on ``env`` (base signal -> tensor), in place;
+        each operator's operations under its type's name (for profiles)."""
+        for op, stepper in zip(self.ops, self.steppers):
+            with self.tf.name_scope(type(op).__name__):
+                stepper(env)

@@ -85,7 +85,7 @@ class OnlineTFSimulator(OnlineSimulator):
         self._state = [tf.constant(self.compiler.initial(base))
                        for base in self.compiler.carried]
         # autograph off: every Python loop and condition here is over the
-        # network's structure, fixed when tracing (the step's are tf.cond)
+        # network's structure, fixed when tracing (the step's conditions are tf.cond)
         self._call = tf.function(self._steps, autograph=False)
 
     def _steps(self, state, inputs):

@@ -190,7 +190,12 @@ def main(argv=None):
                              "starts instead")
     records = []
     for name in args.datasets:
-        record = run_dataset(args, name)
+        try:
+            record = run_dataset(args, name)
+        except ValueError as err:  # the library's "name: what is accepted" errors,
+            # e.g. a --checkpoint that does not fit this run (resume: ...)
+            print(f"spiking_pc_online.py: error: {err}", file=sys.stderr)
+            sys.exit(1)
         if args.out:
             write_json_atomic(args.out.replace("{dataset}", name), record)
         print(f"{name}: test accuracy {100 * record['metrics']['test_accuracy']:.2f}% "

@@ -263,6 +263,13 @@ def test_benchmark_record_resumes_and_plots(tmp_path, real_data, capsys):
     assert record["history"][-1]["accuracy"] > record["history"][0]["accuracy"]
     assert record["metrics"]["samples"] == 400
     assert "final_spiking" not in record
+    # a checkpoint of another run is refused: exit 1, the library's message, no
+    # traceback
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(["--n-samples", "400", *common, "--learning-rate", "0.5"])
+    assert exit_info.value.code == 1
+    assert "spiking_pc_online.py: error: resume: " in capsys.readouterr().err
     # resumed at its end with a final evaluation: no more training, the same history
     final_out = tmp_path / "final.json"
     (final,) = bench.main(["--n-samples", "400", "--final-eval-spiking", "60",

@@ -76,6 +76,11 @@ FEEDBACK = ("transpose", "random")
 #: ``x * max_rate``, `nengo_pc.processes.PoissonRateCode`).
 INPUT_CODINGS = ("constant", "poisson")
 
+#: How a spiking classifier's output is read (`nengo_pc.networks.presentation.Presentation`):
+#: averaged over the presentation (the spike count), at its last step, or at its last
+#: step through a lowpass of ``readout_tau`` (NengoDL's spiking-MNIST example's readout).
+PRESENTATION_READOUTS = ("mean", "last", "lowpass")
+
 #: What runs online learning's network (`nengo_pc.pc.online.OnlineConfig.simulator`):
 #: NengoDL, or its Nengo operators in plain TensorFlow (`nengo_pc.pc.online_tf`).
 ONLINE_SIMULATORS = ("nengo_dl", "tensorflow")

@@ -221,7 +221,7 @@ def _nonempty(text):
 
 
 def _add_evaluate(sub):
-    from nengo_pc.arch import INPUT_CODINGS, SYNAPSES
+    from nengo_pc.arch import INPUT_CODINGS, PRESENTATION_READOUTS, SYNAPSES
     from nengo_pc.datafiles import DATASETS
     from nengo_pc.training.backends import EVAL_BACKENDS
 
@@ -277,9 +277,14 @@ def _add_evaluate(sub):
     evaluate.add_argument("--input-coding", default=None, choices=INPUT_CODINGS,
                           help="spiking: constant current or Poisson spikes "
                                "(default: constant)")
-    evaluate.add_argument("--readout", default=None, choices=("mean", "last"),
+    evaluate.add_argument("--readout", default=None, choices=PRESENTATION_READOUTS,
                           help="feedforward spiking: average output over the "
-                               "presentation or take the last step (default: mean)")
+                               "presentation, take the last step, or the last step "
+                               "lowpass-filtered as a filtered nengo.Probe reads it "
+                               "(NengoDL's spiking-MNIST example) (default: mean)")
+    evaluate.add_argument("--readout-tau", type=positive_float, default=None,
+                          help="feedforward spiking, --readout lowpass: its time "
+                               "constant in s (default: 0.1)")
     evaluate.add_argument("--settle-time", type=positive_float, default=None,
                           help="pc rate: simulated seconds per image (default: 0.2)")
     evaluate.add_argument("--sweep-time", type=float, default=None,

@@ -22,6 +22,7 @@ EVALUATE_OPTIONS = {
     "tau": {("feedforward", "spiking"), ("pc", "rate"), ("pc", "spiking")},
     "input_coding": {("feedforward", "spiking"), ("pc", "spiking")},
     "readout": {("feedforward", "spiking")},
+    "readout_tau": {("feedforward", "spiking")},
     "settle_time": {("pc", "rate")},
     "sweep_time": {("pc", "rate"), ("pc", "spiking")},
     "duration": {("pc", "spiking")},
@@ -189,7 +190,8 @@ def _evaluate_feedforward(args, arch, params, split, batch_size):
     presentation = None
     if args.mode == "spiking":
         options = {name: getattr(args, name) for name in
-                   ("n_steps", "dt", "synapse", "tau", "input_coding", "readout")
+                   ("n_steps", "dt", "synapse", "tau", "input_coding", "readout",
+                    "readout_tau")
                    if getattr(args, name) is not None}
         if backend == "loihi":  # alpha synapses do not exist on Loihi
             options.setdefault("synapse", "lowpass")

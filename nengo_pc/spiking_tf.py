@@ -15,8 +15,9 @@ gathers and scatters:
 * with constant input and no input synapse the first layer's current is the same at
   every step, so its convolution runs once per image, not once per step, and only
   its neurons with current above threshold are simulated (the others never spike);
-* with no output synapse and the mean readout, the output is linear in the last
-  layer's spike counts, so the output layer runs once per image.
+* with no output synapse and the mean (or lowpass) readout, the output is linear
+  in the last layer's spike counts (or filtered spikes), so the output layer runs
+  once per image.
 
 None of these changes what is computed (float32, as NengoDL), only how often and in
 what grouping; ``tests/test_spiking_tf.py`` checks the outputs against NengoDL's on
@@ -226,8 +227,12 @@ class TFSpikingBackend:
                    for i in range(arch.n_layers)] if order else []
         total = tf.zeros((batch, arch.sizes[-2]))
         out_total = tf.zeros((batch, arch.sizes[-1]))
+        # the lowpass readout filters what the others sum, y = a y + b x per
+        # step, one step behind (Presentation.read)
+        lowpass = p.readout == "lowpass"
+        a, b = p.readout_filter() if lowpass else (None, None)
 
-        def block(n_steps, states, filters, total, out_total):
+        def block(n_steps, states, filters, total, out_total, previous):
             states, filters = list(states), list(filters)
             currents = [drive] * n_steps  # weighted input of layer 0, per step
             for i in range(arch.n_layers):
@@ -250,19 +255,28 @@ class TFSpikingBackend:
                         s, states[i] = self._lif(J + bias[i], states[i])
                         spikes.append(s)
                 if i + 1 == last and synapse is None:
-                    # the output layer is linear: sum spikes now, weight them once
-                    total = total + tf.add_n(spikes)
+                    # the output layer is linear: sum (or filter) spikes now,
+                    # weight them once
+                    if lowpass:  # one step behind, as a filtered probe reads
+                        for spike in [previous] + spikes[:-1]:
+                            total = a * total + b * spike
+                    else:
+                        total = total + tf.add_n(spikes)
                     return states, filters, total, out_total, spikes[-1]
                 stacked = self._linear(i + 1, tf.concat(spikes, axis=0))
                 currents = tf.split(stacked, n_steps, axis=0)
-            out_total = out_total + tf.add_n(currents) + n_steps * bias[last]
+            if lowpass:  # one step behind, as a filtered probe reads
+                for value in [previous] + [c + bias[last] for c in currents[:-1]]:
+                    out_total = a * out_total + b * value
+            else:
+                out_total = out_total + tf.add_n(currents) + n_steps * bias[last]
             return states, filters, total, out_total, currents[-1] + bias[last]
 
         n_blocks, rest = divmod(p.n_steps, self.block)
 
         def body(k, states, filters, total, out_total, last_value):
             states, filters, total, out_total, last_value = block(
-                self.block, states, filters, total, out_total)
+                self.block, states, filters, total, out_total, last_value)
             return k + 1, states, filters, total, out_total, last_value
 
         width = arch.sizes[-2] if synapse is None else arch.sizes[-1]
@@ -271,11 +285,17 @@ class TFSpikingBackend:
         if n_blocks:
             carry = tf.while_loop(lambda k, *_: k < n_blocks, body, carry)
         if rest:
-            carry = (0, *block(rest, *carry[1:4], carry[4]))
+            carry = (0, *block(rest, *carry[1:6]))
         _, _, _, total, out_total, last_value = carry
         if synapse is None:
+            if lowpass:  # the filtered output: the filtered spikes, weighted, and
+                # the bias filtered from 0 over all steps but the last
+                return (self._linear(last, total)
+                        + bias[last] * (1 - a ** (p.n_steps - 1)))
             spikes = total / p.n_steps if p.readout == "mean" else last_value
             return self._linear(last, spikes) + bias[last]
+        if lowpass:
+            return out_total
         return out_total / p.n_steps if p.readout == "mean" else last_value
 
     # -- the evaluation-backend interface -----------------------------------------

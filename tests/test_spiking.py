@@ -81,11 +81,31 @@ def test_lif_network_structure():
     "kwargs, match",
     [({"n_steps": 0}, "n_steps"), ({"synapse": "gamma"}, "synapse"),
      ({"tau": -1.0}, "tau"), ({"input_coding": "burst"}, "input_coding"),
-     ({"readout": "max"}, "readout"), ({"dt": 0.5}, "dt")],
+     ({"readout": "max"}, "readout"), ({"dt": 0.5}, "dt"),
+     ({"readout_tau": 0.1}, "readout_tau: applies to the lowpass readout only"),
+     ({"readout": "lowpass", "readout_tau": 0.0}, "readout_tau: must be")],
 )
 def test_bad_presentation(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Presentation(**kwargs)
+
+
+def test_lowpass_readout_is_what_a_filtered_nengo_probe_reads_last():
+    """``readout="lowpass"`` reads the output as a `nengo.Probe` with a
+    `nengo.Lowpass` of ``readout_tau`` reads it at the last step (NengoDL's
+    spiking-MNIST example's readout), from the unfiltered output over time."""
+    rng = np.random.RandomState(0)
+    values = rng.uniform(-1, 1, (25, 3))
+    with nengo.Network() as net:
+        node = nengo.Node(lambda t: values[int(round(t / 0.001)) - 1])
+        raw = nengo.Probe(node, synapse=None)
+        filtered = nengo.Probe(node, synapse=nengo.Lowpass(0.01))
+    with nengo.Simulator(net, progress_bar=False) as sim:
+        sim.run_steps(25)
+    presentation = Presentation(n_steps=25, readout="lowpass", readout_tau=0.01)
+    np.testing.assert_allclose(presentation.read(sim.data[raw][None]),
+                               sim.data[filtered][-1:], rtol=1e-6, atol=1e-9)
+    assert Presentation(readout="lowpass").readout_tau == 0.1  # the example's
 
 
 def test_spiking_needs_lif(mnist_data):

@@ -26,8 +26,9 @@ def _problem(name):
 
 @pytest.mark.parametrize("name", sorted(NETWORKS))
 @pytest.mark.parametrize("synapse, readout, n_steps", [
-    ("none", "mean", 23), ("none", "last", 23), ("lowpass", "mean", 23),
-    ("lowpass", "last", 23), ("alpha", "mean", 40)])
+    ("none", "mean", 23), ("none", "last", 23), ("none", "lowpass", 23),
+    ("lowpass", "mean", 23), ("lowpass", "last", 23), ("lowpass", "lowpass", 23),
+    ("alpha", "mean", 40)])
 def test_matches_nengo_dl(name, synapse, readout, n_steps):
     arch, params, x = _problem(name)
     p = Presentation(n_steps=n_steps, synapse=synapse, readout=readout)
@@ -54,10 +55,11 @@ def test_both_backends_step_at_the_presentations_dt():
     assert not np.allclose(outputs[0.001], outputs[0.002])  # dt is not ignored
 
 
+@pytest.mark.parametrize("readout", ["mean", "lowpass"])
 @pytest.mark.parametrize("block", [1, 5, 23])
-def test_block_size_changes_grouping_only(block):
+def test_block_size_changes_grouping_only(block, readout):
     arch, params, x = _problem("cnn")
-    p = Presentation(n_steps=23, synapse="none")
+    p = Presentation(n_steps=23, synapse="none", readout=readout)
     ref = TFSpikingBackend(arch, params, 7, seed=3, presentation=p, block=23).predict(x)
     got = TFSpikingBackend(arch, params, 7, seed=3, presentation=p, block=block).predict(x)
     np.testing.assert_allclose(got, ref, atol=1e-5)
@@ -110,3 +112,28 @@ def test_cli_spiking_evaluate_defaults_to_tensorflow(tmp_path, real_data):
     assert records["nengo_dl"]["config"]["backend"] == "nengo_dl"
     assert records[None]["metrics"]["loss"] == pytest.approx(
         records["nengo_dl"]["metrics"]["loss"], rel=1e-4)
+
+
+def test_cli_lowpass_readout_and_its_time_constant(tmp_path, real_data, capsys):
+    """``--readout lowpass --readout-tau`` reach the presentation (its record says
+    so); ``--readout-tau`` with another readout is refused (exit 2, naming it)."""
+    from nengo_pc import cli
+    from nengo_pc.arch import save_params, softlif_mlp
+    from nengo_pc.results import read_record
+
+    arch = softlif_mlp((30,))
+    params = init_params(arch, seed=2)
+    run = tmp_path / "run"
+    save_params(run / "params.npz", arch, params, rule="backprop", dataset="mnist")
+    common = ["evaluate", "--run-dir", str(run), "--data-dir", str(real_data),
+              "--mode", "spiking", "--n-steps", "10", "--synapse", "none",
+              "--n-examples", "20", "--batch-size", "20"]
+    out = tmp_path / "lowpass.json"
+    assert cli.main([*common, "--readout", "lowpass", "--readout-tau", "0.05",
+                     "--out", str(out)]) == 0
+    presentation = read_record(out)["config"]["presentation"]
+    assert (presentation["readout"], presentation["readout_tau"]) == ("lowpass", 0.05)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*common, "--readout-tau", "0.05"])
+    assert exit_info.value.code == 2
+    assert "--readout-tau: applies to the lowpass readout only" in capsys.readouterr().err

@@ -22,8 +22,11 @@ notebook's raw ``0..255``. The tiling of the test set (notebook's data preparati
 not timed.
 
 ``ours``: `nengo_pc.training.evaluate` with a spiking `Presentation` (no synapse,
-mean readout), what ``nengo-pc evaluate --mode spiking --synapse none --n-steps N
---batch-size 200`` runs, with ``backend`` (``tensorflow`` or ``nengo_dl``).
+the ``readout`` setting: ``mean``, the spike count, by default, or ``lowpass``, the
+example's own readout: the last step through a 0.1 s lowpass, as its filtered probe
+reads it), what ``nengo-pc evaluate --mode spiking --synapse none --n-steps N
+--batch-size 200 [--readout lowpass]`` runs, with ``backend`` (``tensorflow`` or
+``nengo_dl``).
 """
 
 import time
@@ -48,6 +51,7 @@ SETTINGS = {
     "batch_size": 200,
     "backend": "tensorflow",
     "block": None,
+    "readout": "mean",
 }
 QUICK = {"n_test": 200, "n_steps": 10, "batch_size": 100}
 
@@ -85,7 +89,8 @@ def ours(settings):
     from nengo_pc.training import evaluate
 
     arch, params, split = _problem(settings)
-    presentation = Presentation(n_steps=settings["n_steps"], synapse="none")
+    presentation = Presentation(n_steps=settings["n_steps"], synapse="none",
+                                readout=settings["readout"])
     if settings["block"] is not None:  # a block size other than the backend's default
         from nengo_pc.spiking_tf import TFSpikingBackend
 

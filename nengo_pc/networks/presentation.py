@@ -11,7 +11,7 @@ import dataclasses
 import nengo
 import numpy as np
 
-from nengo_pc.arch import INPUT_CODINGS
+from nengo_pc.arch import INPUT_CODINGS, PRESENTATION_READOUTS
 from nengo_pc.networks.feedforward import FeedforwardNetwork, make_synapse
 
 
@@ -32,8 +32,15 @@ class Presentation:
     input_coding : str
         One of `nengo_pc.arch.INPUT_CODINGS`.
     readout : str
-        ``"mean"``: classify by the output averaged over the presentation (the
-        spike-count readout); ``"last"``: by the output at the last step.
+        One of `nengo_pc.arch.PRESENTATION_READOUTS`: ``"mean"``, classify by the
+        output averaged over the presentation (the spike-count readout);
+        ``"last"``, by the output at the last step; ``"lowpass"``, by the output
+        filtered by a `nengo.Lowpass` of ``readout_tau`` as a `nengo.Probe` with
+        that synapse reads it at the last step (from 0; the filter takes in a
+        step's output after the probe has read it, so the last step's is not in
+        it), which is how NengoDL's spiking-MNIST example reads its network.
+    readout_tau : float
+        Time constant in seconds of the ``"lowpass"`` readout (only for it).
     """
 
     n_steps: int = 100
@@ -42,6 +49,7 @@ class Presentation:
     tau: float = 0.005
     input_coding: str = "constant"
     readout: str = "mean"
+    readout_tau: float = None
 
     def __post_init__(self):
         if isinstance(self.n_steps, bool) or not isinstance(self.n_steps, (int, np.integer)) \
@@ -55,8 +63,18 @@ class Presentation:
                 f"input_coding: {self.input_coding!r} is not one of "
                 f"{', '.join(INPUT_CODINGS)}"
             )
-        if self.readout not in ("mean", "last"):
-            raise ValueError(f"readout: {self.readout!r} is not one of mean, last")
+        if self.readout not in PRESENTATION_READOUTS:
+            raise ValueError(f"readout: {self.readout!r} is not one of "
+                             f"{', '.join(PRESENTATION_READOUTS)}")
+        if self.readout_tau is not None and self.readout != "lowpass":
+            raise ValueError(f"readout_tau: applies to the lowpass readout only, not "
+                             f"readout={self.readout!r}")
+        if self.readout == "lowpass":
+            tau = 0.1 if self.readout_tau is None else self.readout_tau
+            if isinstance(tau, bool) or not isinstance(tau, (int, float)) or tau <= 0:
+                raise ValueError(f"readout_tau: must be a time constant > 0 seconds, "
+                                 f"got {tau!r}")
+            object.__setattr__(self, "readout_tau", float(tau))
 
     @property
     def seconds(self):
@@ -68,8 +86,20 @@ class Presentation:
         return {"synapse": make_synapse(self.synapse, self.tau),
                 "input_coding": self.input_coding, "spiking": True}
 
+    def readout_filter(self):
+        """``(a, b)`` of the lowpass readout's step ``y = a y + b x`` (Nengo's
+        zero-order hold of ``1 / (readout_tau s + 1)``)."""
+        a = float(np.exp(-self.dt / self.readout_tau))
+        return a, 1.0 - a
+
     def read(self, outputs):
         """Logits from outputs of shape ``(n_images, n_steps, n_out)``."""
+        if self.readout == "lowpass":
+            a, b = self.readout_filter()
+            y = np.zeros_like(outputs[:, 0])
+            for t in range(outputs.shape[1] - 1):  # one step behind (docstring)
+                y = a * y + b * outputs[:, t]
+            return y
         return outputs.mean(axis=1) if self.readout == "mean" else outputs[:, -1]
 
     def to_dict(self):

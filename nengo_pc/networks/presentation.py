@@ -40,7 +40,8 @@ class Presentation:
         step's output after the probe has read it, so the last step's is not in
         it), which is how NengoDL's spiking-MNIST example reads its network.
     readout_tau : float
-        Time constant in seconds of the ``"lowpass"`` readout (only for it).
+        Time constant in seconds of the ``"lowpass"`` readout (only for it; 0.1,
+        the example's, if not given).
     """
 
     n_steps: int = 100

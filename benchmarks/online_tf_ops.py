@@ -40,8 +40,10 @@ INERT = ("Const", "Identity", "NoOp")
 def step_operations(run):
     """``(by TensorFlow type, by Nengo operator type)`` counts of the operations
     of the traced training step (the largest function of the call's graph)."""
-    concrete = run._call._list_all_concrete_functions()  # pylint: disable=W0212
-    library = concrete[0].graph.as_graph_def().library.function
+    # commits before session 13 (e.g. c109f7b, the "before" record) lack traced()
+    traced = (run.traced() if hasattr(run, "traced")
+              else run._call._list_all_concrete_functions())  # pylint: disable=W0212
+    library = traced[0].graph.as_graph_def().library.function
     body = max(library, key=lambda f: len(f.node_def))
     by_type, by_operator = collections.Counter(), collections.Counter()
     for node in body.node_def:

@@ -137,6 +137,11 @@ class OnlineTFSimulator(OnlineSimulator):
     def close(self):
         """Nothing to release (the state is dropped with the object)."""
 
+    def traced(self):
+        """The TensorFlow functions its calls have traced so far (for profiles:
+        ``benchmarks/online_tf_ops.py`` counts a step's operations)."""
+        return self._call._list_all_concrete_functions()  # pylint: disable=W0212
+
     def _current(self):
         return dict(zip(self.compiler.carried, self._state))
 

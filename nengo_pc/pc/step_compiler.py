@@ -14,8 +14,8 @@ shares), a view is a slice of it; nothing is gathered from or scattered into
 common arrays, which is where NengoDL spends its time on these networks
 (docs/performance.md).
 
-What it skips is work that changes nothing, and it says so where it does (each
-of these was measured, docs/performance.md):
+What it skips is work that changes nothing, and it says so where it does
+(docs/performance.md has what these changes saved, together):
 
 * a ``Reset`` to 0 is a marker, so the increments after it are not added to 0;
   a signal written in runs of columns after it (a rule's error and gate) is
@@ -72,7 +72,8 @@ class StepCompiler:  # pylint: disable=too-many-instance-attributes
     Parameters
     ----------
     operators : list of nengo.builder.Operator
-        A built model's, in an order Nengo may run them (`stable_order`).
+        A built model's, in an order Nengo may run them
+        (`~nengo_pc.pc.step_signals.stable_order`).
     fed : set
         Base signals the caller gives every step (the outputs of the nodes
         NengoDL feeds).
@@ -115,9 +116,10 @@ class StepCompiler:  # pylint: disable=too-many-instance-attributes
         self.carried = order
         self.constants = {}
         # the gated rules' traces and deltas carry a flag "may be nonzero"
-        self.flagged = [s.base for op in operators if isinstance(op, SimLocalPC)
-                        and op.trace is not None and op.trace.size >= rule_step.CONDITIONAL_TRACE
-                        for s in (op.trace, op.delta)]
+        self.flagged = [
+            s.base for op in operators if isinstance(op, SimLocalPC)
+            and op.trace is not None and op.trace.size >= rule_step.CONDITIONAL_TRACE
+            for s in (op.trace, op.delta)]
         self.windows, self.transposed = [], []
         self.steppers = [self._stepper(op) for op in operators]
 
@@ -348,7 +350,7 @@ class StepCompiler:  # pylint: disable=too-many-instance-attributes
         # first half negated (encoders [I; -I]), its sums are the first half's
         # negated, exactly (rounding is symmetric about 0)
         half = n_rows // 2
-        mirrored = n_rows % 2 == 0 and all(
+        mirrored = n_rows % 2 == 0 and bool(cols) and all(
             np.array_equal(c[half:], c[:half]) and np.array_equal(v[half:], -v[:half])
             for c, v in zip(cols, coefs))
         if mirrored:
